@@ -1,0 +1,60 @@
+"""sse-widgets: live dashboards for Jupyter, fed over Server-Sent Events.
+
+The kernel-side API (``publish``, ``metric``, ``notify``, ``progress``...) is stdlib-only
+and imported eagerly; the widgets import anywidget and are loaded on first use, so that
+``import sse_widgets`` stays cheap in worker processes and plain scripts.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._warnings import SSEWidgetsWarning
+
+__version__ = "0.1.0"
+
+# name -> module that defines it; resolved lazily by __getattr__ below.
+_LAZY: dict[str, str] = {
+    # kernel-side API (sse_widgets/publish/)
+    "publish": "sse_widgets.publish",
+    "metric": "sse_widgets.publish",
+    "notify": "sse_widgets.publish",
+    "progress": "sse_widgets.publish",
+    "tqdm": "sse_widgets.publish",
+    "trange": "sse_widgets.publish",
+    "flush": "sse_widgets.publish",
+    "connect": "sse_widgets.publish",
+    "connection_info": "sse_widgets.publish",
+    "ticket": "sse_widgets.publish",
+    # widgets (sse_widgets/widgets/), which import anywidget
+    "LiveChart": "sse_widgets.widgets",
+    "ProgressBoard": "sse_widgets.widgets",
+    "ProgressBar": "sse_widgets.widgets",
+    "Toasts": "sse_widgets.widgets",
+    "EventLog": "sse_widgets.widgets",
+    "Dashboard": "sse_widgets.widgets",
+}
+
+__all__ = ["SSEWidgetsWarning", "__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'sse_widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    # Imported here, not at module level: kernels and workers import sse_widgets and
+    # must not pay for jupyter_server.
+    from .server.app import SSEWidgetsApp
+
+    return [{"module": "sse_widgets", "app": SSEWidgetsApp}]

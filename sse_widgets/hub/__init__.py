@@ -1,0 +1,35 @@
+"""The event hub: pure asyncio and stdlib; no web framework is imported here."""
+
+from __future__ import annotations
+
+from .backend import Backend, BackendUnavailable, ChannelInfo, Replay
+from .encoding import encode_comment, encode_event, encode_retry
+from .event import Cursor, Draft, Event
+from .hub import EventTooLarge, Hub, HubClosed, HubFull, InvalidEvent, parse_json
+from .memory import MemoryBackend
+from .patterns import ChannelSet
+from .subscriber import BufferSink, Sink, Subscriber
+
+__all__ = [
+    "Backend",
+    "BackendUnavailable",
+    "BufferSink",
+    "ChannelInfo",
+    "ChannelSet",
+    "Cursor",
+    "Draft",
+    "Event",
+    "EventTooLarge",
+    "Hub",
+    "HubClosed",
+    "HubFull",
+    "InvalidEvent",
+    "MemoryBackend",
+    "Replay",
+    "Sink",
+    "Subscriber",
+    "encode_comment",
+    "encode_event",
+    "encode_retry",
+    "parse_json",
+]

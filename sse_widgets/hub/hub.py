@@ -1,0 +1,399 @@
+"""The hub: validates what publishers send, and fans events out to subscribers.
+
+Fan-out is one pass per event-loop turn: events delivered by the backend collect in a
+pending list, and one scheduled ``_flush`` writes, to each group of subscribers with the
+same channel set, one chunk joined from the events' shared bytes. There is no coroutine
+or queue per subscriber, and no per-subscriber encoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..protocol import ProtocolError, check_channel, check_type
+from .backend import Backend, ChannelInfo, Replay
+from .encoding import encode_comment, encode_event
+from .event import Cursor, Draft, Event
+from .memory import MemoryBackend
+from .patterns import ChannelSet
+from .subscriber import Sink, Subscriber
+
+HEARTBEAT = encode_comment("ping")
+_EVENT_FIELDS = frozenset({"channel", "type", "data"})
+#: Room for the envelope around an event's data (id, channel, type, ts, field names).
+_ENVELOPE_BYTES = 120
+
+
+class InvalidEvent(ProtocolError):
+    """An event a publisher sent breaks the contract; nothing of its request is published."""
+
+
+class EventTooLarge(InvalidEvent):
+    """An event's encoding is over ``max_event_bytes``."""
+
+
+class HubFull(RuntimeError):
+    """``max_subscribers`` streams are already open."""
+
+
+class HubClosed(RuntimeError):
+    """The hub is shutting down."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(body: bytes | str) -> Any:
+    """Parse a request body as strict JSON (no NaN/Infinity); raise InvalidEvent if bad."""
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise InvalidEvent(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from None
+    except ValueError as exc:
+        raise InvalidEvent(f"body is not valid JSON: {exc}") from None
+
+
+class _Group:
+    """Subscribers with the same channel set: one match and one join per flush."""
+
+    __slots__ = ("channels", "subscribers")
+
+    def __init__(self, channels: ChannelSet):
+        self.channels = channels
+        self.subscribers: dict[Subscriber, None] = {}
+
+
+class Hub:
+    """Channels, ids, history (through a backend) and fan-out to SSE subscribers.
+
+    Parameters
+    ----------
+    backend
+        Where ids and history live; in-memory by default.
+    max_event_bytes
+        Largest encoded event accepted from a publisher.
+    max_subscribers
+        Streams open at once; more are refused with ``HubFull``.
+    subscriber_buffer_bytes
+        Unsent bytes a subscriber may have queued before it is disconnected.
+    heartbeat_interval
+        Seconds between ``: ping`` comments on every stream (0 disables).
+    """
+
+    def __init__(
+        self,
+        backend: Backend | None = None,
+        *,
+        max_event_bytes: int = 64 << 10,
+        max_subscribers: int = 5000,
+        subscriber_buffer_bytes: int = 4 << 20,
+        heartbeat_interval: float = 15.0,
+    ):
+        self.backend = backend if backend is not None else MemoryBackend()
+        self.backend.bind(self._deliver)
+        self.max_event_bytes = max_event_bytes
+        self.max_subscribers = max_subscribers
+        self.subscriber_buffer_bytes = subscriber_buffer_bytes
+        self.heartbeat_interval = heartbeat_interval
+        # Replay is written in pieces, waiting for each to drain, so that a long history
+        # never passes the subscriber's buffer bound by itself.
+        self.replay_chunk_bytes = max(1, min(64 << 10, subscriber_buffer_bytes // 2))
+        self._groups: dict[tuple[str, ...], _Group] = {}
+        self._subscriber_count = 0
+        self._pending: list[Event] = []
+        self._flush_handle: asyncio.Handle | None = None
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._starting: asyncio.Future[None] | None = None
+        self._closed = False
+        self._published = 0
+        self._deliveries = 0
+        self._dropped_slow = 0
+
+    @property
+    def epoch(self) -> str:
+        return self.backend.epoch
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the backend and the heartbeat, once; safe to await from every handler."""
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._starting)
+
+    async def _start(self) -> None:
+        await self.backend.start()
+        if self.heartbeat_interval > 0:
+            self._heartbeat_task = asyncio.create_task(self._heartbeat())
+
+    async def close(self) -> None:
+        """End every stream cleanly (browsers reconnect later) and stop the backend."""
+        self._closed = True
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+        self._flush()
+        for subscriber in list(self._subscribers()):
+            self._end(subscriber, "shutdown", abort=False)
+        await self.backend.close()
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_interval)
+            self.heartbeat()
+
+    def heartbeat(self) -> None:
+        """Write one ``: ping`` comment to every stream not in the middle of its replay."""
+        slow = [s for s in self._subscribers() if s.holding is None and not s.sink.write(HEARTBEAT)]
+        for subscriber in slow:
+            self._end(subscriber, "slow", abort=True)
+
+    # --- publishing --------------------------------------------------------------------
+
+    def validate(self, items: object) -> list[Draft]:
+        """Check a parsed body (one event or a list) and return drafts, or raise InvalidEvent.
+
+        All events are checked before any is published, so a request is all or nothing.
+        """
+        if isinstance(items, Mapping):
+            items = [items]
+        if not isinstance(items, list):
+            raise InvalidEvent(
+                f"expected an event object or a list of them, not {type(items).__name__}"
+            )
+        if not items:
+            raise InvalidEvent("expected at least one event, got an empty list")
+        many = len(items) > 1
+        return [self._draft(item, f"event {i}: " if many else "") for i, item in enumerate(items)]
+
+    def _draft(self, item: object, where: str) -> Draft:
+        if not isinstance(item, Mapping):
+            raise InvalidEvent(f"{where}an event must be an object, not {type(item).__name__}")
+        unknown = set(item) - _EVENT_FIELDS
+        if unknown:
+            raise InvalidEvent(
+                f"{where}unknown field(s) {sorted(unknown)}; an event has channel, type and data"
+            )
+        if "channel" not in item:
+            raise InvalidEvent(f"{where}missing 'channel'")
+        try:
+            channel = check_channel(item["channel"])
+            event_type = check_type(item.get("type", "message"))
+        except ProtocolError as exc:
+            raise InvalidEvent(f"{where}{exc}") from None
+        try:
+            data_json = json.dumps(
+                item.get("data"), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            )
+            size = len(data_json.encode("utf-8")) + len(channel) + len(event_type) + _ENVELOPE_BYTES
+        except (TypeError, ValueError) as exc:
+            raise InvalidEvent(f"{where}'data' cannot be encoded as JSON: {exc}") from None
+        except UnicodeEncodeError:
+            raise InvalidEvent(f"{where}'data' holds an unpaired UTF-16 surrogate") from None
+        if size > self.max_event_bytes:
+            raise EventTooLarge(
+                f"{where}event on {channel!r} is about {size} bytes encoded, over the limit of "
+                f"{self.max_event_bytes} (max_event_bytes)"
+            )
+        return Draft(channel, event_type, data_json)
+
+    async def publish(self, items: object) -> list[str]:
+        """Validate and publish one event or a list of them; return their ids in order."""
+        drafts = self.validate(items)
+        if self._closed:
+            raise HubClosed("the hub is shutting down")
+        events = await self.backend.append(drafts)
+        self._published += len(events)
+        return [event.id for event in events]
+
+    def _deliver(self, events: list[Event]) -> None:
+        """Backend callback: queue live events for this loop turn's fan-out pass."""
+        self._pending.extend(events)
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        events, self._pending = self._pending, []
+        if not events:
+            return
+        everything: bytes | None = None
+        slow: list[Subscriber] = []
+        for group in self._groups.values():
+            matches = group.channels.matches
+            matched = [e for e in events if matches(e.channel)]
+            if not matched:
+                continue
+            if len(matched) == len(events):
+                if everything is None:
+                    everything = b"".join([e.sse for e in events])
+                chunk = everything
+            else:
+                chunk = b"".join([e.sse for e in matched])
+            for subscriber in group.subscribers:
+                if subscriber.holding is not None:
+                    subscriber.holding.extend(matched)
+                    subscriber.holding_bytes += len(chunk)
+                    if subscriber.holding_bytes > self.subscriber_buffer_bytes:
+                        slow.append(subscriber)
+                elif not subscriber.sink.write(chunk):
+                    slow.append(subscriber)
+            self._deliveries += len(matched) * len(group.subscribers)
+        for subscriber in slow:
+            self._end(subscriber, "slow", abort=True)
+
+    # --- subscribing -------------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        channels: Iterable[str],
+        sink: Sink,
+        cursor: str | None = None,
+        since: Iterable[str] = (),
+    ) -> Subscriber:
+        """Open a stream: retained events after ``cursor``, then live ones, no gap, no repeat.
+
+        ``cursor`` is an event id, ``"0"`` for everything retained, or None for live only;
+        channels matching a ``since`` pattern replay from their oldest retained event. If
+        the cursor is from another epoch, or events after it were dropped, a ``reset``
+        event comes first and then everything retained.
+        """
+        wanted = ChannelSet(channels)
+        if not wanted:
+            raise ProtocolError("subscribe to at least one channel (channel=NAME)")
+        position = None if cursor is None else Cursor.parse(cursor)
+        from_oldest = ChannelSet(since)
+        if self._closed:
+            raise HubClosed("the hub is shutting down")
+        if self._subscriber_count >= self.max_subscribers:
+            raise HubFull(f"{self.max_subscribers} streams are open, the most allowed")
+        subscriber = Subscriber(wanted, sink)
+        self._add(subscriber)
+        try:
+            # Registered first, replayed second: whatever is appended from here on is
+            # either in the replay or held, and the seq filter below removes the overlap.
+            replay = await self.backend.replay(wanted, position, from_oldest)
+            await self._write_replay(subscriber, replay)
+        except BaseException:
+            self.unsubscribe(subscriber)
+            raise
+        if subscriber.closed:
+            return subscriber
+        seen = replay.events[-1].seq if replay.events else -1
+        if position is not None and position.epoch == self.epoch and replay.reset is None:
+            seen = max(seen, position.seq)
+        held = subscriber.holding or []
+        subscriber.holding = None
+        fresh = [e.sse for e in held if e.seq > seen]
+        if fresh and not sink.write(b"".join(fresh)):
+            self._end(subscriber, "slow", abort=True)
+        return subscriber
+
+    async def _write_replay(self, subscriber: Subscriber, replay: Replay) -> None:
+        sink = subscriber.sink
+        if replay.reset is not None:
+            notice = json.dumps({"reason": replay.reset, "epoch": self.epoch})
+            sink.write(encode_event(notice, event="reset"))
+        piece: list[bytes] = []
+        size = 0
+        for event in replay.events:
+            piece.append(event.sse)
+            size += len(event.sse)
+            if size >= self.replay_chunk_bytes:
+                if not sink.write(b"".join(piece)):
+                    self._end(subscriber, "slow", abort=True)
+                    return
+                piece, size = [], 0
+                await sink.drain()
+                if subscriber.closed:
+                    return
+        if piece and not sink.write(b"".join(piece)):
+            self._end(subscriber, "slow", abort=True)
+
+    def _add(self, subscriber: Subscriber) -> None:
+        key = subscriber.channels.patterns
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _Group(subscriber.channels)
+        else:
+            # Share the group's ChannelSet, and so its match cache.
+            subscriber.channels = group.channels
+        group.subscribers[subscriber] = None
+        self._subscriber_count += 1
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        """Forget a stream (its connection closed); safe to call more than once."""
+        key = subscriber.channels.patterns
+        group = self._groups.get(key)
+        if group is None or subscriber not in group.subscribers:
+            return
+        del group.subscribers[subscriber]
+        self._subscriber_count -= 1
+        subscriber.closed = True
+        if not group.subscribers:
+            del self._groups[key]
+
+    def _end(self, subscriber: Subscriber, reason: str, abort: bool) -> None:
+        if subscriber.closed:
+            return
+        subscriber.reason = reason
+        if reason == "slow":
+            self._dropped_slow += 1
+        self.unsubscribe(subscriber)
+        subscriber.sink.close(abort=abort)
+
+    def _subscribers(self) -> Iterable[Subscriber]:
+        for group in self._groups.values():
+            yield from group.subscribers
+
+    # --- channels ----------------------------------------------------------------------
+
+    async def channels(self) -> list[dict[str, Any]]:
+        """Each channel with retained events: count, bytes, first and last id, subscribers."""
+        infos: list[ChannelInfo] = await self.backend.channels()
+        return [
+            {
+                "name": info.name,
+                "retained": info.retained,
+                "bytes": info.bytes,
+                "first_id": info.first_id,
+                "last_id": info.last_id,
+                "subscribers": sum(
+                    len(g.subscribers) for g in self._groups.values() if g.channels.matches(info.name)
+                ),
+            }
+            for info in infos
+        ]
+
+    async def history(self, channel: str, after: str | None = None, limit: int = 1000) -> Replay:
+        """One channel's retained events after ``after`` (an id, or None for all), oldest first."""
+        check_channel(channel)
+        if not 1 <= limit <= 100_000:
+            raise ProtocolError(f"limit must be between 1 and 100000, not {limit}")
+        position = None if after is None else Cursor.parse(after)
+        return await self.backend.history(channel, position, limit)
+
+    async def delete(self, channel: str) -> bool:
+        """Drop a channel's history; its open streams end and reconnect to a ``gap`` reset."""
+        check_channel(channel)
+        self._flush()
+        existed = await self.backend.delete(channel)
+        for subscriber in [s for s in self._subscribers() if s.channels.matches(channel)]:
+            self._end(subscriber, "deleted", abort=False)
+        return existed
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: streams, events published, deliveries, slow streams cut, history."""
+        return {
+            "subscribers": self._subscriber_count,
+            "subscriber_groups": len(self._groups),
+            "published": self._published,
+            "deliveries": self._deliveries,
+            "dropped_slow": self._dropped_slow,
+            **self.backend.stats(),
+        }
+
+

@@ -1,0 +1,143 @@
+"""The Jupyter server extension: configuration, the hub's lifetime, kernels' environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Float, Int, Unicode, default
+
+from ..hub import Backend, Hub, MemoryBackend
+from ..protocol import API_PREFIX, KEY_ENV, URL_ENV
+from .handlers import (
+    ChannelEventsHandler,
+    ChannelHandler,
+    ChannelsHandler,
+    PublishHandler,
+    StreamHandler,
+)
+
+_ANY_ADDRESS = {"", "0.0.0.0", "*", "localhost", "::"}
+
+
+class SSEWidgetsApp(ExtensionApp):
+    """Serves the event hub as Server-Sent Events under ``{base_url}sse-widgets/api/``."""
+
+    name = "sse_widgets"
+    load_other_extensions = True
+
+    heartbeat_interval = Float(
+        15.0, config=True,
+        help="Seconds between ': ping' comment lines on every stream (0 disables). Keeps "
+             "proxies from closing idle streams; never moves the browser's cursor.",
+    )
+    retry_ms = Int(
+        2000, config=True, help="Reconnection delay sent to browsers in the stream's retry: line."
+    )
+    history_size = Int(10_000, config=True, help="Events retained per channel, at most.")
+    history_bytes = Int(
+        4 << 20, config=True, help="Encoded bytes retained per channel, at most."
+    )
+    max_channels = Int(
+        1024, config=True,
+        help="Channels with retained history, at most; past it the channel published to least "
+             "recently is dropped.",
+    )
+    total_history_bytes = Int(
+        256 << 20, config=True,
+        help="Encoded bytes retained over all channels, at most; past it the channel published "
+             "to least recently is dropped.",
+    )
+    max_event_bytes = Int(64 << 10, config=True, help="Largest event accepted, encoded, in bytes.")
+    max_request_bytes = Int(
+        4 << 20, config=True, help="Largest publish request body accepted, in bytes (413 past it)."
+    )
+    max_subscribers = Int(
+        5000, config=True, help="Streams open at once, at most; more get 503."
+    )
+    subscriber_buffer_bytes = Int(
+        4 << 20, config=True,
+        help="Unsent bytes a stream may queue before it is cut off (it reconnects and replays).",
+    )
+    publish_key = Unicode(
+        config=True,
+        help="Secret that lets processes publish (header X-SSE-Widgets-Key) and signs stream "
+             "tickets; exported to kernels as SSE_WIDGETS_KEY. Random per start by default; set "
+             "the same value on servers that share a backend.",
+    )
+
+    @default("publish_key")
+    def _default_publish_key(self) -> str:
+        return secrets.token_urlsafe(32)
+
+    @property
+    def key(self) -> str:
+        return self.publish_key
+
+    def make_backend(self) -> Backend:
+        """The history backend this server uses."""
+        return MemoryBackend(
+            history_size=self.history_size,
+            history_bytes=self.history_bytes,
+            max_channels=self.max_channels,
+            total_bytes=max(self.total_history_bytes, self.history_bytes),
+        )
+
+    def initialize_settings(self) -> None:
+        self.hub = Hub(
+            self.make_backend(),
+            max_event_bytes=self.max_event_bytes,
+            max_subscribers=self.max_subscribers,
+            subscriber_buffer_bytes=self.subscriber_buffer_bytes,
+            heartbeat_interval=self.heartbeat_interval,
+        )
+        self.settings["sse_widgets"] = self
+        # Tickets ride in the query string: keep them out of Jupyter's request log, as
+        # it does for ?token=.
+        web_settings = self.serverapp.web_app.settings
+        scrub = list(web_settings.get("extra_log_scrub_param_keys", []))
+        web_settings["extra_log_scrub_param_keys"] = [*scrub, "ticket"]
+        self.export_environment()
+
+    def initialize_handlers(self) -> None:
+        api = "/" + API_PREFIX
+        self.handlers.extend(
+            [
+                (api + "stream", StreamHandler),
+                (api + "publish", PublishHandler),
+                (api + "channels", ChannelsHandler),
+                (api + "channels/(?P<name>.+)/events", ChannelEventsHandler),
+                (api + "channels/(?P<name>.+)", ChannelHandler),
+            ]
+        )
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        # The port is final only once the server has bound it.
+        self.export_environment()
+        await self.hub.start()
+
+    def export_environment(self) -> None:
+        """Put the publish URL and key in os.environ, which every kernel inherits."""
+        os.environ[KEY_ENV] = self.key
+        url = self.loopback_url()
+        if url is not None:
+            os.environ[URL_ENV] = url
+
+    def loopback_url(self) -> str | None:
+        """The URL a process on this machine reaches the server at (with base_url)."""
+        server = self.serverapp
+        if server is None or server.sock:
+            return None
+        scheme = "https" if server.certfile else "http"
+        host = server.ip
+        if host in _ANY_ADDRESS:
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"{scheme}://{host}:{server.port}{server.base_url}"
+
+    async def stop_extension(self) -> None:
+        """End every open stream cleanly, so that browsers reconnect once a server is back."""
+        await self.hub.close()

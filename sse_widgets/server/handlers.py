@@ -1,0 +1,207 @@
+"""HTTP handlers: the event stream, publishing, and the channel endpoints."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from http.client import responses
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from jupyter_server.auth.decorator import allow_unauthenticated, authorized
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from ..hub import BackendUnavailable, EventTooLarge, HubClosed, HubFull, InvalidEvent, parse_json
+from ..hub.encoding import encode_retry
+from ..hub.patterns import ChannelSet
+from ..protocol import KEY_HEADER, ProtocolError, covers, verify_ticket
+from .sink import ResponseSink
+
+if TYPE_CHECKING:
+    from .app import SSEWidgetsApp
+
+AUTH_RESOURCE = "sse_widgets"
+
+
+class BaseHandler(APIHandler):
+    """Shared access rules; errors are JSON ``{"message", "reason"}`` like Jupyter's API."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def app(self) -> SSEWidgetsApp:
+        return self.settings["sse_widgets"]  # type: ignore[no-any-return]
+
+    def fail(self, status: int, message: str) -> NoReturn:
+        """Answer ``status`` with a message that says what is wrong, and stop."""
+        self.clear()
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps({"message": message, "reason": responses.get(status, "")}))
+        raise web.Finish()
+
+    def has_valid_key(self) -> bool:
+        sent = self.request.headers.get(KEY_HEADER)
+        return sent is not None and hmac.compare_digest(sent.encode(), self.app.key.encode())
+
+    def jupyter_allows(self, action: str) -> bool:
+        user = self.current_user
+        return user is not None and bool(
+            self.authorizer.is_authorized(self, user, action, AUTH_RESOURCE)
+        )
+
+    def require_read(self, patterns: list[str]) -> None:
+        """Allow reading ``patterns`` by Jupyter auth, or by tickets that cover every one."""
+        if self.jupyter_allows("read"):
+            return
+        tickets = self.get_arguments("ticket")
+        if not tickets:
+            self.fail(403, "not logged in to Jupyter and no ticket given; pass ticket=... "
+                           "(widgets carry one) or log in")
+        granted: list[str] = []
+        for ticket in tickets:
+            try:
+                granted.extend(verify_ticket(self.app.key, ticket))
+            except ProtocolError as exc:
+                self.fail(403, f"ticket refused: {exc}")
+        uncovered = [p for p in patterns if not any(covers(g, p) for g in granted)]
+        if uncovered:
+            self.fail(403, f"the tickets given do not cover channel(s) {uncovered}")
+
+
+class StreamHandler(BaseHandler):
+    """``GET .../stream``: Server-Sent Events for one or more channels and patterns."""
+
+    sink: ResponseSink | None = None
+
+    def prepare(self) -> Any:
+        # Never gzip the stream, even with compress_response on: a compressor buffers, and
+        # proxies and browsers would see events late or not at all.
+        self._transforms = []
+        return super().prepare()
+
+    @allow_unauthenticated
+    async def get(self) -> None:
+        app = self.app
+        channels = self.get_arguments("channel")
+        since = self.get_arguments("since")
+        cursor = self.request.headers.get("Last-Event-ID") or self.get_argument("last_event_id", None)
+        try:
+            wanted = ChannelSet(channels)
+            ChannelSet(since)
+        except ProtocolError as exc:
+            self.fail(400, str(exc))
+        if not wanted:
+            self.fail(400, "name at least one channel: ?channel=NAME (repeatable, * allowed)")
+        self.require_read(list(wanted.patterns))
+        await app.hub.start()
+
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Accel-Buffering", "no")
+        self.write(encode_retry(app.retry_ms))
+        self.sink = sink = ResponseSink(self, app.subscriber_buffer_bytes)
+        try:
+            subscriber = await app.hub.subscribe(wanted.patterns, sink, cursor, since)
+        except ProtocolError as exc:
+            self.fail(400, str(exc))
+        except HubFull as exc:
+            self.fail(503, f"{exc}; try again later")
+        except (HubClosed, BackendUnavailable) as exc:
+            self.fail(503, str(exc))
+        sink.start()
+        try:
+            await sink.done
+        finally:
+            app.hub.unsubscribe(subscriber)
+
+    def on_connection_close(self) -> None:
+        if self.sink is not None:
+            self.sink.close(abort=True)
+
+    def on_finish(self) -> None:
+        if self.sink is not None:
+            self.sink.release()
+
+
+class PublishHandler(BaseHandler):
+    """``POST .../publish``: one event or a list, by key header or Jupyter auth."""
+
+    def check_xsrf_cookie(self) -> None:
+        # The key travels in a custom header, which a cross-site page cannot set without a
+        # CORS preflight; a request that carries it is checked against the key in post().
+        if self.request.headers.get(KEY_HEADER) is not None:
+            return None
+        return super().check_xsrf_cookie()
+
+    @allow_unauthenticated
+    async def post(self) -> None:
+        app = self.app
+        if not self.has_valid_key():
+            if self.request.headers.get(KEY_HEADER) is not None:
+                self.fail(403, f"wrong {KEY_HEADER}: it must be this server's SSE_WIDGETS_KEY")
+            if not self.jupyter_allows("write"):
+                self.fail(403, f"publishing needs the {KEY_HEADER} header (SSE_WIDGETS_KEY) "
+                               "or Jupyter auth")
+        body = self.request.body
+        if len(body) > app.max_request_bytes:
+            self.fail(413, f"body is {len(body)} bytes, over the limit of {app.max_request_bytes} "
+                           "(max_request_bytes); send fewer events per request")
+        try:
+            ids = await app.hub.publish(parse_json(body))
+        except EventTooLarge as exc:
+            self.fail(413, str(exc))
+        except InvalidEvent as exc:
+            self.fail(400, str(exc))
+        except (HubClosed, BackendUnavailable) as exc:
+            self.fail(503, str(exc))
+        self.finish({"ids": ids})
+
+
+class ChannelsHandler(BaseHandler):
+    """``GET .../channels``: every channel with retained events, and the hub's counters."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        hub = self.app.hub
+        self.finish({"channels": await hub.channels(), "stats": hub.stats()})
+
+
+class ChannelEventsHandler(BaseHandler):
+    """``GET .../channels/<name>/events?after=ID&limit=N``: retained events as JSON."""
+
+    @allow_unauthenticated
+    async def get(self, name: str) -> None:
+        self.require_read([name])
+        try:
+            limit = int(self.get_argument("limit", "1000"))
+        except ValueError:
+            self.fail(400, "limit must be an integer")
+        try:
+            replay = await self.app.hub.history(name, self.get_argument("after", None), limit)
+        except ProtocolError as exc:
+            self.fail(400, str(exc))
+        except BackendUnavailable as exc:
+            self.fail(503, str(exc))
+        events = b",".join(event.envelope for event in replay.events)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        reset = json.dumps(replay.reset).encode()
+        self.finish(b'{"reset":' + reset + b',"events":[' + events + b"]}")
+
+
+class ChannelHandler(BaseHandler):
+    """``DELETE .../channels/<name>``: clear one channel's history."""
+
+    @web.authenticated
+    @authorized
+    async def delete(self, name: str) -> None:
+        try:
+            existed = await self.app.hub.delete(name)
+        except ProtocolError as exc:
+            self.fail(400, str(exc))
+        if not existed:
+            self.fail(404, f"no channel {name!r} with retained events")
+        self.set_status(204)
+        self.finish()

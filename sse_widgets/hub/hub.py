@@ -105,6 +105,7 @@ class Hub:
         self._groups: dict[tuple[str, ...], _Group] = {}
         self._subscriber_count = 0
         self._pending: list[Event] = []
+        self._last_delivered = 0
         self._flush_handle: asyncio.Handle | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._starting: asyncio.Future[None] | None = None
@@ -189,10 +190,10 @@ class Hub:
                 item.get("data"), ensure_ascii=False, separators=(",", ":"), allow_nan=False
             )
             size = len(data_json.encode("utf-8")) + len(channel) + len(event_type) + _ENVELOPE_BYTES
-        except (TypeError, ValueError) as exc:
-            raise InvalidEvent(f"{where}'data' cannot be encoded as JSON: {exc}") from None
         except UnicodeEncodeError:
             raise InvalidEvent(f"{where}'data' holds an unpaired UTF-16 surrogate") from None
+        except (TypeError, ValueError) as exc:
+            raise InvalidEvent(f"{where}'data' cannot be encoded as JSON: {exc}") from None
         if size > self.max_event_bytes:
             raise EventTooLarge(
                 f"{where}event on {channel!r} is about {size} bytes encoded, over the limit of "
@@ -212,6 +213,7 @@ class Hub:
     def _deliver(self, events: list[Event]) -> None:
         """Backend callback: queue live events for this loop turn's fan-out pass."""
         self._pending.extend(events)
+        self._last_delivered = events[-1].seq
         if self._flush_handle is None:
             self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
 
@@ -233,13 +235,21 @@ class Hub:
                 chunk = everything
             else:
                 chunk = b"".join([e.sse for e in matched])
+            first_seq = matched[0].seq
             for subscriber in group.subscribers:
                 if subscriber.holding is not None:
                     subscriber.holding.extend(matched)
                     subscriber.holding_bytes += len(chunk)
                     if subscriber.holding_bytes > self.subscriber_buffer_bytes:
                         slow.append(subscriber)
-                elif not subscriber.sink.write(chunk):
+                    continue
+                data = chunk
+                if subscriber.floor >= first_seq:
+                    # Only right after a replay: skip what the replay already carried.
+                    data = b"".join([e.sse for e in matched if e.seq > subscriber.floor])
+                    if not data:
+                        continue
+                if not subscriber.sink.write(data):
                     slow.append(subscriber)
             self._deliveries += len(matched) * len(group.subscribers)
         for subscriber in slow:
@@ -271,6 +281,7 @@ class Hub:
         if self._subscriber_count >= self.max_subscribers:
             raise HubFull(f"{self.max_subscribers} streams are open, the most allowed")
         subscriber = Subscriber(wanted, sink)
+        delivered_at_open = self._last_delivered
         self._add(subscriber)
         try:
             # Registered first, replayed second: whatever is appended from here on is
@@ -282,12 +293,18 @@ class Hub:
             raise
         if subscriber.closed:
             return subscriber
-        seen = replay.events[-1].seq if replay.events else -1
-        if position is not None and position.epoch == self.epoch and replay.reset is None:
+        seen = replay.events[-1].seq if replay.events else 0
+        if position is None:
+            # Live only: nothing the hub had already received when the stream opened.
+            seen = max(seen, delivered_at_open)
+        elif position.epoch == self.epoch and replay.reset is None:
             seen = max(seen, position.seq)
         held = subscriber.holding or []
         subscriber.holding = None
+        subscriber.floor = seen
         fresh = [e.sse for e in held if e.seq > seen]
+        if held:
+            subscriber.floor = max(subscriber.floor, held[-1].seq)
         if fresh and not sink.write(b"".join(fresh)):
             self._end(subscriber, "slow", abort=True)
         return subscriber

@@ -26,16 +26,19 @@ class Subscriber:
     """One open stream.
 
     While its replay is being written, live events for it are held (``holding`` is a
-    list) and written after the replay, minus any the replay already carried.
+    list) and written after the replay. Live events at or below ``floor`` (the last id
+    its replay or cursor already covered) are skipped: a backend may deliver an event
+    after a replay that already carried it.
     """
 
-    __slots__ = ("channels", "sink", "holding", "holding_bytes", "closed", "reason")
+    __slots__ = ("channels", "sink", "holding", "holding_bytes", "floor", "closed", "reason")
 
     def __init__(self, channels: ChannelSet, sink: Sink):
         self.channels = channels
         self.sink = sink
         self.holding: list[Event] | None = []
         self.holding_bytes = 0
+        self.floor = 0
         self.closed = False
         #: Why the hub ended the stream, if it did: "slow", "deleted", "shutdown".
         self.reason: str | None = None

@@ -1,0 +1,56 @@
+"""ProgressBoard and ProgressBar: live progress bars from ``progress`` events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import traitlets
+
+from ._base import StreamWidget, static_asset
+
+#: ``sw.progress`` / ``sw.tqdm`` publish to channels of their own choosing; by default a
+#: board follows every channel and keeps the ``progress`` events.
+DEFAULT_CHANNELS = ("*",)
+
+
+class ProgressBoard(StreamWidget):
+    """One bar per task on the followed channels: label, n/total, percent, rate, ETA.
+
+    Parameters
+    ----------
+    channels
+        Channel name(s) or ``*`` pattern(s); every channel by default.
+    collapse_finished
+        Start with finished top-level tasks hidden (a button in the widget toggles it).
+    title
+        Shown in the header.
+
+    Notes
+    -----
+    Tasks with a ``parent`` are indented under it; a finished parent folds its children.
+    """
+
+    _esm = static_asset("progress", ".js")
+    _css = static_asset("progress", ".css")
+
+    task = traitlets.Unicode("", help="show only this task (and its children)").tag(sync=True)
+    collapse_finished = traitlets.Bool(False, help="hide finished tasks at first").tag(sync=True)
+
+    def __init__(self, channels: str | Iterable[str] = DEFAULT_CHANNELS, **kwargs: Any) -> None:
+        super().__init__(channels, **kwargs)
+
+    def _describe(self) -> list[tuple[str, str]]:
+        extra = [("task", self.task)] if self.task else []
+        return [*super()._describe(), *extra]
+
+
+class ProgressBar(ProgressBoard):
+    """A single task's bar (and its sub-tasks'): ``ProgressBar("jobs/a", task="download")``."""
+
+    def __init__(
+        self, channels: str | Iterable[str] = DEFAULT_CHANNELS, task: str = "", **kwargs: Any
+    ) -> None:
+        if not task:
+            raise ValueError("ProgressBar needs the task to show: ProgressBar(channel, task='name')")
+        super().__init__(channels, task=task, **kwargs)

@@ -37,6 +37,7 @@ class JupyterServer:
         base_url: str = "/",
         key: str | None = None,
         options: dict[str, Any] | None = None,
+        config: dict[str, Any] | None = None,
         extra_args: list[str] = (),  # type: ignore[assignment]
         root_dir: Path | None = None,
         port: int | None = None,
@@ -61,6 +62,10 @@ class JupyterServer:
         ]
         for name, value in (options or {}).items():
             args.append(f"--{name}={value}")
+        if config:
+            config_file = tmp / "jupyter_server_config.json"
+            config_file.write_text(json.dumps(config))
+            args.append(f"--config={config_file}")
         args += list(extra_args)
         self.args = args
         env = {k: v for k, v in os.environ.items() if not k.startswith("SSE_WIDGETS_")}

@@ -49,10 +49,13 @@ def _reject_constant(name: str) -> Any:
 
 def parse_json(body: bytes | str) -> Any:
     """Parse a request body as strict JSON (no NaN/Infinity); raise InvalidEvent if bad."""
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidEvent(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
         return json.loads(body, parse_constant=_reject_constant)
-    except UnicodeDecodeError as exc:
-        raise InvalidEvent(f"body is not UTF-8: {exc.reason} at byte {exc.start}") from None
     except ValueError as exc:
         raise InvalidEvent(f"body is not valid JSON: {exc}") from None
 

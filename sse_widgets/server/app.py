@@ -93,12 +93,11 @@ class SSEWidgetsApp(ExtensionApp):
             subscriber_buffer_bytes=self.subscriber_buffer_bytes,
             heartbeat_interval=self.heartbeat_interval,
         )
-        self.settings["sse_widgets"] = self
-        # Tickets ride in the query string: keep them out of Jupyter's request log, as
-        # it does for ?token=.
-        web_settings = self.serverapp.web_app.settings
-        scrub = list(web_settings.get("extra_log_scrub_param_keys", []))
-        web_settings["extra_log_scrub_param_keys"] = [*scrub, "ticket"]
+        # ExtensionApp puts this app in the settings as settings["sse_widgets"], where the
+        # handlers find it. Tickets ride in the query string: keep them out of Jupyter's
+        # request log, as it does for ?token= (self.settings is merged into the web app's).
+        scrub = list(self.settings.get("extra_log_scrub_param_keys", []))
+        self.settings["extra_log_scrub_param_keys"] = [*scrub, "ticket"]
         self.export_environment()
 
     def initialize_handlers(self) -> None:

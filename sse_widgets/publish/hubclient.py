@@ -1,0 +1,95 @@
+"""One keep-alive HTTP connection to the hub's publish endpoint (stdlib http.client)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .connection import Connection
+
+#: Errors that mean "the connection went away", as opposed to "the hub said no".
+TRANSPORT_ERRORS = (OSError, http.client.HTTPException)
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    message: str
+    delivered: int
+
+
+class HubClient:
+    """POSTs JSON arrays of events; reconnects once when a kept-alive connection went stale."""
+
+    def __init__(self, connection: Connection, timeout: float = 10.0) -> None:
+        self.connection = connection
+        self.timeout = timeout
+        parts = urlsplit(connection.publish_url)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port
+        self._path = parts.path
+        self._headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": "sse-widgets-publisher",
+            **connection.headers(),
+        }
+        self._conn: http.client.HTTPConnection | None = None
+
+    def _open(self) -> http.client.HTTPConnection:
+        if self._https:
+            return http.client.HTTPSConnection(
+                self._host, self._port, timeout=self.timeout, context=ssl.create_default_context()
+            )
+        return http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+
+    def post(self, body: bytes) -> Reply:
+        """Send one request; raise OSError/HTTPException when the hub cannot be reached."""
+        reused = self._conn is not None
+        try:
+            return self._post_once(body)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            self.close()
+            if not reused:
+                raise
+            # The server closed an idle keep-alive connection before reading this request.
+            return self._post_once(body)
+        except TRANSPORT_ERRORS:
+            self.close()
+            raise
+
+    def _post_once(self, body: bytes) -> Reply:
+        if self._conn is None:
+            self._conn = self._open()
+        self._conn.request("POST", self._path, body=body, headers=self._headers)
+        response = self._conn.getresponse()
+        data = response.read()
+        if response.will_close:
+            self.close()
+        return _reply(response.status, response.reason, data)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _reply(status: int, reason: str, data: bytes) -> Reply:
+    delivered = 0
+    message = reason
+    try:
+        body = json.loads(data) if data else None
+    except ValueError:
+        body = None
+        if status != 200:
+            message = f"{reason}: {data[:200].decode('utf-8', 'replace')}".strip()
+    if isinstance(body, dict):
+        if status == 200 and isinstance(body.get("ids"), list):
+            delivered = len(body["ids"])
+        if isinstance(body.get("message"), str) and body["message"]:
+            message = body["message"]
+    return Reply(status, message, delivered)

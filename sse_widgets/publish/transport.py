@@ -1,0 +1,286 @@
+"""The per-process sender: a background thread that batches queued events into keep-alive POSTs."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from .connection import Connection
+from .hubclient import TRANSPORT_ERRORS, HubClient, Reply
+from .outbox import Outbox, Payload
+
+#: The hub's default ``max_event_bytes``; larger events are refused at the call site.
+MAX_EVENT_BYTES = 64 * 1024
+#: Well under the hub's ``max_request_bytes`` (4 MiB) and cheap for it to parse.
+MAX_REQUEST_EVENTS = 1000
+MAX_REQUEST_BYTES = 1 << 20
+#: How long the sender waits after the first queued event, so that calls share a request.
+LINGER = 0.05
+BACKOFF_FIRST = 0.5
+BACKOFF_MAX = 30.0
+
+TOO_LARGE = f"event over {MAX_EVENT_BYTES // 1024} KiB"
+
+
+@dataclass
+class FlushReport:
+    """What happened to queued events since the previous report.
+
+    Attributes
+    ----------
+    delivered : int
+        Events the hub accepted.
+    undelivered : int
+        Events still waiting (the hub could not be reached before the flush returned).
+    dropped : dict[str, int]
+        Events given up, by reason (queue full while the hub was away, rejected by the hub).
+    error : str or None
+        The latest delivery problem, if any.
+    """
+
+    delivered: int = 0
+    undelivered: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is waiting and nothing was dropped."""
+        return self.undelivered == 0 and not self.dropped
+
+    def __str__(self) -> str:
+        text = f"{self.delivered} delivered, {self.undelivered} undelivered"
+        if self.dropped:
+            text += ", dropped: " + ", ".join(f"{n} ({why})" for why, n in self.dropped.items())
+        if self.error:
+            text += f"; last error: {self.error}"
+        return text
+
+
+def serialise(payload: Payload) -> str:
+    return payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+
+
+class Transport:
+    """Queues events from any thread and delivers them from one daemon thread."""
+
+    def __init__(self, connection: Connection, outbox: Outbox | None = None, timeout: float = 10.0) -> None:
+        self.connection = connection
+        self.outbox = outbox or Outbox()
+        self._client = HubClient(connection, timeout=timeout)
+        self._wake = threading.Condition(self.outbox.lock)  # the sender waits on this
+        self._settle = threading.Condition(self.outbox.lock)  # flush() waits on this
+        self._thread: threading.Thread | None = None
+        self._idle = False
+        self._closing = False
+        self._inflight: list[tuple[int, str]] = []
+        self._settled_seq = 0
+        self._flush_gen = 0  # flush requests made
+        self._served_gen = 0  # flush requests an attempt has started for
+        self._failed_gen = 0  # the flush request whose attempt failed last
+        self.failures = 0  # consecutive failed attempts (drives the backoff)
+        self._delivered = 0
+        self._dropped: Counter[str] = Counter()
+        self.last_error: str | None = None
+        self._warned = False  # this outage has been reported
+        #: A message for the next publishing call to raise as SSEWidgetsWarning, once.
+        self.warning: str | None = None
+
+    # --- producer side (any thread) -----------------------------------------------------
+
+    def _kick(self) -> None:
+        # Caller holds the lock. Only an idle sender needs waking; a busy one drains anyway.
+        if self._idle:
+            self._idle = False
+            self._wake.notify()
+        elif self._thread is None:
+            self._start()
+
+    def put(self, payload: Payload, size: int) -> None:
+        with self.outbox.lock:
+            self.outbox.put(payload, size)
+            self._kick()
+
+    def put_progress(self, key: tuple[str, str], payload: Payload, size: int) -> None:
+        with self.outbox.lock:
+            self.outbox.put_progress(key, payload, size)
+            self._kick()
+
+    def put_urgent(self, payload: Payload, size: int, supersedes: tuple[str, str] | None = None) -> bool:
+        with self.outbox.lock:
+            queued = self.outbox.put_urgent(payload, size, supersedes)
+            self._kick()
+        return queued
+
+    @property
+    def healthy(self) -> bool:
+        """False while the hub is unreachable or refusing (a backoff is running)."""
+        return self.failures == 0
+
+    def flush(self, timeout: float | None = 10.0) -> FlushReport:
+        """Wait until what was queued before this call is delivered, an attempt fails, or timeout."""
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        with self.outbox.lock:
+            target = self.outbox.last_seq
+            if self._settled_seq < target or self._inflight:
+                self._flush_gen += 1
+                gen = self._flush_gen
+                if self._thread is None:
+                    self._start()
+                self._idle = False
+                self._wake.notify()
+                while self._settled_seq < target and self._failed_gen < gen:
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        break
+                    self._settle.wait(remaining)
+            return self._report()
+
+    def _report(self) -> FlushReport:
+        dropped = Counter(self.outbox.take_dropped())
+        dropped.update(self._dropped)
+        self._dropped.clear()
+        report = FlushReport(
+            delivered=self._delivered,
+            undelivered=len(self.outbox) + len(self._inflight),
+            dropped=dict(dropped),
+            error=self.last_error if self.failures or dropped else None,
+        )
+        self._delivered = 0
+        return report
+
+    def close(self) -> None:
+        """Let the sender finish what is queued, then stop (used when connect() replaces us)."""
+        with self.outbox.lock:
+            self._closing = True
+            self._wake.notify()
+
+    # --- sender thread ------------------------------------------------------------------
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="sse-widgets-sender", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        lock = self.outbox.lock
+        while True:
+            with lock:
+                while not self._inflight and not len(self.outbox):
+                    if self._closing:
+                        self._client.close()
+                        return
+                if self._closing and self.failures:
+                    return  # replaced by connect() and the old hub is away: give up
+                    self._idle = True
+                    self._wake.wait()
+                self._idle = False
+                if self._served_gen == self._flush_gen:
+                    # Nobody is waiting: give more calls a chance to share the request,
+                    # or let the backoff run after a failure.
+                    self._wake.wait(self._backoff() if self.failures else LINGER)
+                attempt_gen = self._served_gen = self._flush_gen
+                if not self._inflight:
+                    batch = self.outbox.drain(MAX_REQUEST_EVENTS, MAX_REQUEST_BYTES)
+                    self._inflight = [(item.seq, serialise(item.payload)) for item in batch]
+                parts = self._inflight
+            delivered = self._deliver(parts)
+            with lock:
+                if delivered:
+                    self._settled_seq = max(self._settled_seq, parts[-1][0] if parts else 0)
+                    self._inflight = []
+                else:
+                    self._failed_gen = attempt_gen
+                self._settle.notify_all()
+
+    def _backoff(self) -> float:
+        return float(min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** min(self.failures - 1, 16)))
+
+    def _deliver(self, parts: list[tuple[int, str]]) -> bool:
+        """Send ``parts``; True when each was delivered or given up, False to retry them later."""
+        sendable = []
+        for seq, text in parts:
+            if len(text.encode()) > MAX_EVENT_BYTES:
+                self._drop(TOO_LARGE, 1)
+            else:
+                sendable.append((seq, text))
+        work = deque([sendable]) if sendable else deque()
+        while work:
+            chunk = work[0]
+            body = ("[" + ",".join(text for _, text in chunk) + "]").encode()
+            try:
+                reply = self._client.post(body)
+            except TRANSPORT_ERRORS as exc:
+                self._outage(f"cannot reach the hub at {self.connection.publish_url}: {exc or type(exc).__name__}")
+                self._keep([p for c in work for p in c])
+                return False
+            if reply.status == 200:
+                work.popleft()
+                self._delivered += len(chunk)
+                self._recovered()
+            elif reply.status in (400, 413):
+                # Publishing is atomic per request: find the bad event instead of losing all.
+                work.popleft()
+                if len(chunk) > 1:
+                    half = len(chunk) // 2
+                    work.extendleft([chunk[half:], chunk[:half]])
+                else:
+                    self._drop(f"rejected by the hub ({reply.status}: {reply.message})", 1)
+            elif reply.status in (401, 403) or 300 <= reply.status < 400:
+                count = sum(len(c) for c in work)
+                work.clear()
+                self._drop(f"refused by the hub ({reply.status})", count)
+                self._refused(reply)
+            else:
+                self._outage(self._status_message(reply))
+                self._keep([p for c in work for p in c])
+                return False
+        return True
+
+    def _keep(self, parts: list[tuple[int, str]]) -> None:
+        with self.outbox.lock:
+            self._inflight = parts
+
+    def _drop(self, reason: str, count: int) -> None:
+        with self.outbox.lock:
+            self._dropped[reason] += count
+
+    def _status_message(self, reply: Reply) -> str:
+        url = self.connection.publish_url
+        if reply.status == 404:
+            return (
+                f"no sse-widgets publish endpoint at {url} (404): is the sse-widgets server "
+                "extension enabled in that Jupyter server (jupyter server extension list)?"
+            )
+        return f"the hub at {url} answered {reply.status}: {reply.message}"
+
+    def _outage(self, message: str) -> None:
+        self.failures += 1
+        self.last_error = message
+        self._warn(
+            f"sse-widgets: {message}. Your code keeps running: events wait in a bounded queue "
+            "(the oldest metrics are dropped when it fills) and are retried with backoff. Check "
+            "that the Jupyter server is running with the sse-widgets extension, or point this "
+            "process at a hub with sw.connect(url, key) or SSE_WIDGETS_URL and SSE_WIDGETS_KEY; "
+            "sw.flush() reports what was not delivered."
+        )
+
+    def _refused(self, reply: Reply) -> None:
+        self.failures += 1
+        self.last_error = f"the hub at {self.connection.publish_url} refused the credential ({reply.status}: {reply.message})"
+        self._warn(
+            f"sse-widgets: {self.last_error}; events are dropped. The publish key changes each "
+            "time the Jupyter server starts: restart this kernel, or set SSE_WIDGETS_KEY (or "
+            f"sw.connect(url, key)) to the running server's key. Connection from {self.connection.source}."
+        )
+
+    def _recovered(self) -> None:
+        self.failures = 0
+        self._warned = False
+
+    def _warn(self, message: str) -> None:
+        if not self._warned:
+            self._warned = True
+            self.warning = message

@@ -117,6 +117,9 @@ class SSEStream:
         if header_cursor is not None:
             request_headers["Last-Event-ID"] = header_cursor
         self.connection.request("GET", f"{url.path}{path}?{urllib.parse.urlencode(params)}", headers=request_headers)
+        # http.client lets go of the socket for a Connection: close response; keep it to
+        # set read timeouts and to kill the connection in tests.
+        self.sock = self.connection.sock
         self.response = self.connection.getresponse()
         self.status = self.response.status
         self.headers = self.response.headers
@@ -136,7 +139,7 @@ class SSEStream:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"stream: condition not met in {timeout}s; got {len(events)} events")
-            self.connection.sock.settimeout(min(remaining, 1.0))  # type: ignore[union-attr]
+            self.sock.settimeout(min(remaining, 1.0))  # type: ignore[union-attr]
             try:
                 chunk = self.response.read1(65536)
             except (socket.timeout, TimeoutError):
@@ -152,7 +155,9 @@ class SSEStream:
         return self.read(lambda events: len(events) >= n, timeout)
 
     def close(self) -> None:
+        self.response.close()
         self.connection.close()
+        self.sock.close()  # type: ignore[union-attr]
 
     def __enter__(self) -> SSEStream:
         return self

@@ -57,6 +57,17 @@ def use(conn: Connection | None) -> None:
         old.close()
 
 
+def reset() -> None:
+    """Forget the connection and transport (the old one finishes its queue); rediscover on next use."""
+    global _transport, _resolved, _no_hub_discarded, _no_hub_warned
+    with _lock:
+        old, _transport, _resolved = _transport, None, False
+        _no_hub_discarded, _no_hub_warned = 0, False
+    _connection.reset()
+    if old is not None:
+        old.close()
+
+
 def discard_without_hub(stacklevel: int) -> None:
     """Count an event that has nowhere to go, and say so once."""
     global _no_hub_discarded, _no_hub_warned

@@ -172,11 +172,11 @@ class Transport:
                     if self._closing:
                         self._client.close()
                         return
-                if self._closing and self.failures:
-                    return  # replaced by connect() and the old hub is away: give up
                     self._idle = True
                     self._wake.wait()
                 self._idle = False
+                if self._closing and self.failures:
+                    return  # replaced by connect() and the old hub is away: give up
                 if self._served_gen == self._flush_gen:
                     # Nobody is waiting: give more calls a chance to share the request,
                     # or let the backoff run after a failure.

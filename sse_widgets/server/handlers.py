@@ -75,12 +75,6 @@ class StreamHandler(BaseHandler):
 
     sink: ResponseSink | None = None
 
-    def prepare(self) -> Any:
-        # Never gzip the stream, even with compress_response on: a compressor buffers, and
-        # proxies and browsers would see events late or not at all.
-        self._transforms = []
-        return super().prepare()
-
     @allow_unauthenticated
     async def get(self) -> None:
         app = self.app
@@ -100,8 +94,7 @@ class StreamHandler(BaseHandler):
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Accel-Buffering", "no")
-        self.write(encode_retry(app.retry_ms))
-        self.sink = sink = ResponseSink(self, app.subscriber_buffer_bytes)
+        self.sink = sink = ResponseSink(self, app.subscriber_buffer_bytes, encode_retry(app.retry_ms))
         try:
             subscriber = await app.hub.subscribe(wanted.patterns, sink, cursor, since)
         except ProtocolError as exc:
@@ -109,20 +102,22 @@ class StreamHandler(BaseHandler):
         except HubFull as exc:
             self.fail(503, f"{exc}; try again later")
         except (HubClosed, BackendUnavailable) as exc:
+            if sink.started:
+                sink.close(abort=True)
+                return
             self.fail(503, str(exc))
         sink.start()
         try:
-            await sink.done
+            clean = await sink.done
         finally:
             app.hub.unsubscribe(subscriber)
+        if clean:
+            await sink.finish()
 
     def on_connection_close(self) -> None:
+        # Before the stream starts (e.g. during a long replay wait) Tornado still owns it.
         if self.sink is not None:
             self.sink.close(abort=True)
-
-    def on_finish(self) -> None:
-        if self.sink is not None:
-            self.sink.release()
 
 
 class PublishHandler(BaseHandler):

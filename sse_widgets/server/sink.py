@@ -1,58 +1,102 @@
-"""The hub's sink for a Tornado response: bytes go straight to the connection."""
+"""The hub's sink for a stream response: the handler's socket, taken over after headers.
+
+Once a stream starts, the handler detaches the connection from Tornado's HTTP layer (as a
+websocket handler does) and writes the status line and headers itself, with
+``Connection: close`` and no chunked framing, so the body is exactly the SSE bytes the
+hub shares among subscribers. Each write goes to the socket with one ``send`` when
+nothing is queued, and to the IOStream's buffer otherwise: no future, callback or buffer
+copy per subscriber per fan-out pass, which is what a ``RequestHandler.write``/``flush``
+(or ``HTTP1Connection.write``) would cost. The unsent-bytes bound is the IOStream's
+``max_write_buffer_size``: a write past it raises ``StreamBufferFullError`` and the hub
+cuts the stream off.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import socket
+from typing import Any
 
-from tornado.iostream import StreamBufferFullError, StreamClosedError
+from tornado.iostream import IOStream, StreamBufferFullError, StreamClosedError
 from tornado.web import RequestHandler
 
 
+def response_head(handler: RequestHandler) -> bytes:
+    """The status line and the headers the handler (and Jupyter's defaults) set."""
+    # RequestHandler keeps its headers in _headers; there is no public accessor, and
+    # Tornado's own WebSocketHandler relies on the same layout.
+    headers: Any = handler._headers  # noqa: SLF001
+    lines = ["HTTP/1.1 200 OK"]
+    lines += [f"{name}: {value}" for name, value in headers.get_all() if name.lower() != "connection"]
+    lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
 class ResponseSink:
-    """Writes a stream's bytes to its HTTP connection without the handler's buffer.
+    """Writes one stream's bytes to its socket; see the module docstring."""
 
-    The hub writes one shared chunk per fan-out pass; going through
-    ``RequestHandler.write``/``flush`` would add a buffer copy and a flush future per
-    subscriber. Headers are sent on the first write (or ``start``), so until then the
-    handler can still answer with an error status. The unsent-bytes bound is the
-    IOStream's ``max_write_buffer_size``: a write past it raises ``StreamBufferFullError``
-    and the hub cuts the stream off.
-    """
-
-    def __init__(self, handler: RequestHandler, limit: int):
+    def __init__(self, handler: RequestHandler, limit: int, preamble: bytes = b""):
         self._handler = handler
-        self._connection = handler.request.connection
-        self._stream = getattr(self._connection, "stream", None)
         self._limit = limit
-        self._last_write: asyncio.Future[None] | None = None
-        self.started = False
+        self._preamble = preamble
+        self.stream: IOStream | None = None
+        self._socket: socket.socket | None = None
         self.closed = False
-        #: Resolved with True when the hub ends the stream cleanly, False when it aborts.
+        #: Resolved with True when the hub ends the stream cleanly, False otherwise.
         self.done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
+    @property
+    def started(self) -> bool:
+        return self.stream is not None
+
     def start(self) -> None:
-        """Send the status line, headers and whatever the handler buffered (the retry line)."""
-        if self.started:
+        """Take the connection over and send the head; until then the handler can still
+        answer with an error status instead."""
+        if self.stream is not None or self.closed:
             return
-        self.started = True
-        if self._stream is not None:
-            self._stream.max_write_buffer_size = self._limit
-        self._handler.flush()
+        head = response_head(self._handler)
+        stream = self.stream = self._handler.detach()
+        stream.max_write_buffer_size = self._limit
+        stream.set_nodelay(True)
+        stream.set_close_callback(self._on_stream_closed)
+        self._socket = stream.socket
+        # A pending read is how the IOStream notices that the client went away.
+        stream.read_until_close().add_done_callback(_ignore_result)
+        self._send(head + self._preamble)
 
     def write(self, data: bytes) -> bool:
-        if self.closed or self._connection is None:
-            return False
-        self.start()
+        if self.closed:
+            return True  # the handler unsubscribes it; nothing is slow about it
+        if self.stream is None:
+            self.start()
+        return self._send(data)
+
+    def _send(self, data: bytes | memoryview) -> bool:
+        stream = self.stream
+        assert stream is not None and self._socket is not None
+        if not stream.writing():
+            try:
+                sent = self._socket.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                self.close(abort=True)
+                return True
+            if sent == len(data):
+                return True
+            data = memoryview(data)[sent:]
         try:
-            self._last_write = self._connection.write(data)
-        except (StreamBufferFullError, StreamClosedError):
+            stream.write(data).add_done_callback(_ignore_result)
+        except StreamBufferFullError:
             return False
+        except StreamClosedError:
+            self.close(abort=True)
         return True
 
     async def drain(self) -> None:
-        if self._last_write is not None:
+        if self.stream is not None and self.stream.writing():
             try:
-                await self._last_write
+                await self.stream.write(b"")
             except StreamClosedError:
                 self.close(abort=True)
 
@@ -60,12 +104,25 @@ class ResponseSink:
         if self.closed:
             return
         self.closed = True
-        if abort and self._stream is not None:
-            self._stream.close()
+        if abort and self.stream is not None:
+            self.stream.close()
         if not self.done.done():
             self.done.set_result(not abort)
 
-    def release(self) -> None:
-        """Give the connection back its unbounded buffer (it may serve keep-alive requests)."""
-        if self._stream is not None:
-            self._stream.max_write_buffer_size = None
+    async def finish(self) -> None:
+        """After a clean end: let queued bytes go out, then close the connection."""
+        if self.stream is None or self.stream.closed():
+            return
+        try:
+            await self.stream.write(b"")
+        except StreamClosedError:
+            pass
+        self.stream.close()
+
+    def _on_stream_closed(self) -> None:
+        self.close(abort=True)
+
+
+def _ignore_result(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()

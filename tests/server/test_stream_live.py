@@ -39,7 +39,7 @@ def test_killed_connection_resumes_exactly_with_last_event_id(live_server: Jupyt
     first = SSEStream(live_server.url, [channel], token=live_server.token)
     ids = publish(live_server.url, live_server.key, [{"channel": channel, "data": i} for i in range(50)])[1]["ids"]
     got = first.read_count(20)
-    first.connection.sock.close()  # type: ignore[union-attr]  # killed mid-stream
+    first.sock.close()  # type: ignore[union-attr]  # killed mid-stream
     more = publish(live_server.url, live_server.key, [{"channel": channel, "data": i} for i in range(50, 80)])[1]["ids"]
     cursor = got[19].id
     with SSEStream(live_server.url, [channel], token=live_server.token, header_cursor=cursor) as second:

@@ -1,0 +1,172 @@
+"""Start and stop the servers the benchmarks compare, on 127.0.0.1, as subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from _loadclient import Target
+
+BASELINES = Path(os.environ.get("SSE_WIDGETS_BASELINES", Path(__file__).resolve().parents[2] / "shared" / "baselines"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """A subprocess that answers HTTP on ``port`` once ``ready_path`` does."""
+
+    name = "server"
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"bench-{self.name}-"))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> tuple[list[str], dict[str, str], Path]:
+        raise NotImplementedError
+
+    def target(self) -> Target:
+        raise NotImplementedError
+
+    ready_path = "/"
+
+    def start(self, timeout: float = 90) -> Server:
+        args, env, cwd = self.command()
+        self.log = open(self.tmp / "server.log", "ab")
+        self.process = subprocess.Popen(args, env={**os.environ, **env}, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {(self.tmp / 'server.log').read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}{self.ready_path}", timeout=2).read()
+                return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class SSEWidgets(Server):
+    """sse-widgets inside a real ``jupyter server``."""
+
+    name = "sse-widgets"
+
+    def __init__(self, extra: list[str] = ()) -> None:  # type: ignore[assignment]
+        super().__init__()
+        self.token = secrets.token_hex(8)
+        self.key = secrets.token_hex(8)
+        self.extra = list(extra)
+        self.ready_path = f"/api/status?token={self.token}"
+
+    def command(self) -> tuple[list[str], dict[str, str], Path]:
+        return [
+            sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
+            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}", f"--SSEWidgetsApp.publish_key={self.key}",
+            "--ServerApp.log_level=WARN", f"--ServerApp.root_dir={self.tmp}", *self.extra,
+        ], {"JUPYTER_RUNTIME_DIR": str(self.tmp / "runtime"), "JUPYTER_CONFIG_DIR": str(self.tmp / "cfg")}, self.tmp
+
+    def target(self) -> Target:
+        def bodies(items: list[dict[str, object]]) -> list[bytes]:
+            return [json.dumps([{"channel": "bench", "type": "tick", "data": d} for d in items]).encode()]
+
+        return Target(self.name, self.port, f"/sse-widgets/api/stream?channel=bench&token={self.token}",
+                      "/sse-widgets/api/publish", {"X-SSE-Widgets-Key": self.key}, bodies)
+
+
+def _seed_bodies(items: list[dict[str, object]]) -> list[bytes]:
+    return [json.dumps([{"type": "tick", "data": d} for d in items]).encode()]
+
+
+class SeedExpress(Server):
+    name = "seed-express"
+
+    def command(self) -> tuple[list[str], dict[str, str], Path]:
+        work = self.tmp / "app"
+        shutil.copytree(BASELINES / "seed-express", work)
+        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund"], cwd=work, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return ["node", "server.js"], {"PORT": str(self.port)}, work
+
+    ready_path = "/broadcast"  # GET answers 404 quickly once listening
+
+    def start(self, timeout: float = 180) -> Server:
+        self.ready_path = "/"
+        return _start_accepting_any_status(self, timeout)
+
+    def target(self) -> Target:
+        return Target(self.name, self.port, "/events", "/broadcast", {}, _seed_bodies)
+
+
+class SeedPython(Server):
+    name = "seed-python"
+
+    def command(self) -> tuple[list[str], dict[str, str], Path]:
+        return [sys.executable, str(BASELINES / "seed-python" / "server.py")], {"PORT": str(self.port)}, self.tmp
+
+    def start(self, timeout: float = 60) -> Server:
+        return _start_accepting_any_status(self, timeout)
+
+    def target(self) -> Target:
+        return Target(self.name, self.port, "/events", "/broadcast", {}, _seed_bodies)
+
+
+class Nchan(Server):
+    """nginx + Nchan, one worker; one message per publish request."""
+
+    name = "nchan"
+
+    def command(self) -> tuple[list[str], dict[str, str], Path]:
+        (self.tmp / "tmp").mkdir()
+        conf = (BASELINES / "nchan" / "nginx.conf").read_text().replace("127.0.0.1:8792", f"127.0.0.1:{self.port}")
+        (self.tmp / "nginx.conf").write_text(conf)
+        return ["nginx", "-p", str(self.tmp), "-c", str(self.tmp / "nginx.conf"), "-e", str(self.tmp / "error.log")], {}, self.tmp
+
+    def start(self, timeout: float = 30) -> Server:
+        return _start_accepting_any_status(self, timeout)
+
+    def target(self) -> Target:
+        return Target(self.name, self.port, "/sub", "/pub", {}, lambda items: [json.dumps(d).encode() for d in items])
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("nginx") is not None and Path("/usr/lib/nginx/modules/ngx_nchan_module.so").exists()
+
+
+def _start_accepting_any_status(server: Server, timeout: float) -> Server:
+    args, env, cwd = server.command()
+    server.log = open(server.tmp / "server.log", "ab")
+    server.process = subprocess.Popen(args, env={**os.environ, **env}, cwd=cwd, stdout=server.log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited: {(server.tmp / 'server.log').read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=1):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{server.name} did not start")

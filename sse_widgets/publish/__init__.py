@@ -1,0 +1,23 @@
+"""Kernel-side API: publish events to the sse-widgets hub from cells, threads, workers and scripts (stdlib only)."""
+
+from __future__ import annotations
+
+from .api import ConnectionInfo, connect, connection_info, flush, ticket
+from .events import metric, notify, publish
+from .progress import progress, tqdm, trange
+from .transport import FlushReport
+
+__all__ = [
+    "ConnectionInfo",
+    "FlushReport",
+    "connect",
+    "connection_info",
+    "flush",
+    "metric",
+    "notify",
+    "progress",
+    "publish",
+    "ticket",
+    "tqdm",
+    "trange",
+]

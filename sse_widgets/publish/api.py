@@ -168,8 +168,4 @@ def flush(timeout: float | None = 10.0) -> FlushReport:
     FlushReport
         ``delivered``, ``undelivered``, ``dropped`` (by reason), ``error`` and ``ok``.
     """
-    t = _process.transport()
-    report = _process.flush(timeout)
-    if t is not None and t.warning is not None:
-        _process.emit_warning(t, stacklevel=2)
-    return report
+    return _process.flush(timeout)

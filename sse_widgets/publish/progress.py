@@ -422,7 +422,7 @@ class progress:  # noqa: N801 - named like tqdm, which it stands in for
             t.put_urgent(event, 200 + len(self.desc) + len(message), supersedes=(self.channel, self.task))
             top_level = self._parent_bar is None or self._parent_bar._pid != os.getpid()
             if top_level and t.healthy and not force:
-                t.flush(CLOSE_FLUSH_TIMEOUT)  # pool workers may be killed right after the task
+                t.wait(CLOSE_FLUSH_TIMEOUT)  # pool workers may be killed right after the task
         elif self._bar is not None:
             self._bar.draw(self.n, self.total, now - self._start, self.desc, self.unit, message or self.postfix)
             self._bar.finish(self.leave or status != "done")

@@ -28,7 +28,7 @@ def format_line(
     ascii_only: bool = False,
 ) -> str:
     """One bar line, in tqdm's layout: ``desc: 40%|████      | 40/100 [00:04<00:06, 9.9it/s]``."""
-    rate = n / elapsed if elapsed > 0 else None
+    rate = n / elapsed if elapsed > 0 and n > 0 else None
     if rate is None:
         rate_text = f"?{unit}/s"
     elif rate >= 1 or rate == 0:

@@ -121,6 +121,12 @@ class Transport:
         return self.failures == 0
 
     def flush(self, timeout: float | None = 10.0) -> FlushReport:
+        """wait(), then report what happened since the previous report."""
+        self.wait(timeout)
+        with self.outbox.lock:
+            return self._report()
+
+    def wait(self, timeout: float | None = 10.0) -> None:
         """Wait until what was queued before this call is delivered, an attempt fails, or timeout."""
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         with self.outbox.lock:
@@ -137,7 +143,6 @@ class Transport:
                     if remaining is not None and remaining <= 0:
                         break
                     self._settle.wait(remaining)
-            return self._report()
 
     def _report(self) -> FlushReport:
         dropped = Counter(self.outbox.take_dropped())
@@ -279,6 +284,7 @@ class Transport:
     def _recovered(self) -> None:
         self.failures = 0
         self._warned = False
+        self.warning = None  # an outage over before anyone called in is not worth a warning
 
     def _warn(self, message: str) -> None:
         if not self._warned:

@@ -40,7 +40,7 @@ class LiveChart(StreamWidget):
 
     def __init__(
         self,
-        channels: str | Iterable[str] = "metrics",
+        channels: str | Iterable[str],
         series: Iterable[str] = (),
         window: int = 10_000,
         **kwargs: Any,

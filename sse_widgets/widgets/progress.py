@@ -9,9 +9,8 @@ import traitlets
 
 from ._base import StreamWidget, static_asset
 
-#: ``sw.progress`` / ``sw.tqdm`` publish to channels of their own choosing; by default a
-#: board follows every channel and keeps the ``progress`` events.
-DEFAULT_CHANNELS = ("*",)
+#: Where ``sw.progress`` / ``sw.tqdm`` publish unless told otherwise.
+DEFAULT_CHANNELS = ("progress",)
 
 
 class ProgressBoard(StreamWidget):
@@ -20,7 +19,8 @@ class ProgressBoard(StreamWidget):
     Parameters
     ----------
     channels
-        Channel name(s) or ``*`` pattern(s); every channel by default.
+        Channel name(s) or ``*`` pattern(s); ``"progress"`` (where ``sw.progress`` publishes)
+        by default.
     collapse_finished
         Start with finished top-level tasks hidden (a button in the widget toggles it).
     title

@@ -9,7 +9,8 @@ import traitlets
 
 from ._base import StreamWidget, static_asset
 
-DEFAULT_CHANNELS = ("*",)
+#: Where ``sw.notify`` publishes unless told otherwise.
+DEFAULT_CHANNELS = ("notify",)
 
 
 class Toasts(StreamWidget):
@@ -18,11 +19,13 @@ class Toasts(StreamWidget):
     Parameters
     ----------
     channels
-        Channel name(s) or ``*`` pattern(s); every channel by default.
+        Channel name(s) or ``*`` pattern(s); ``"notify"`` (where ``sw.notify`` publishes)
+        by default.
     max_visible
         How many toasts show at once; the rest wait (a "+N more" line counts them).
     timeout_ms
-        Auto-close time for events that do not give ``timeout_ms``; 0 keeps them open.
+        Auto-close time for events that do not give ``timeout_ms``; 0 keeps them open
+        (as does ``timeout_ms=None`` in an event).
 
     Notes
     -----

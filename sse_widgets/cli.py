@@ -53,4 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the importable module, not this __main__ copy, so that command modules and this
+    # one share one UsageError class.
+    from sse_widgets.cli import main as _main
+
+    sys.exit(_main())

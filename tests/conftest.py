@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from redis_servers import RedisServer  # noqa: E402
 from servers import JupyterServer  # noqa: E402
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -39,3 +40,13 @@ def start_server() -> Iterator[Callable[..., JupyterServer]]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server for the session; tests keep apart with key prefixes."""
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.cleanup()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .backend import Backend, BackendUnavailable, ChannelInfo, Replay
+from .backend import Backend, BackendListener, BackendUnavailable, ChannelInfo, Replay
 from .encoding import encode_comment, encode_event, encode_retry
 from .event import Cursor, Draft, Event
 from .hub import EventTooLarge, Hub, HubClosed, HubFull, InvalidEvent, parse_json
@@ -12,6 +12,7 @@ from .subscriber import BufferSink, Sink, Subscriber
 
 __all__ = [
     "Backend",
+    "BackendListener",
     "BackendUnavailable",
     "BufferSink",
     "ChannelInfo",

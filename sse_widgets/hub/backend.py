@@ -1,23 +1,35 @@
 """The storage and fan-out interface behind the hub, so that history can live elsewhere.
 
 The hub owns subscribers and writes bytes to them; a backend owns the sequence, the epoch
-and the retained history, and hands every appended event to the hub's ``deliver``
-callback exactly once and in sequence order. The in-memory backend calls it from
-``append``; a shared backend (Redis) calls it from its reader, so that events appended by
-other server processes reach this process's subscribers too.
+and the retained history, and tells its listener (the hub) of every appended event,
+exactly once and in sequence order, and of every deleted channel. The in-memory backend
+does so from ``append`` and ``delete``; a shared backend (Redis) does so from its reader,
+so that what other server processes publish or delete reaches this process's streams.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .event import Cursor, Draft, Event
 from .patterns import ChannelSet
 
-Deliver = Callable[[list[Event]], None]
+
+
+class BackendListener(Protocol):
+    """What a backend reports to (implemented by the hub)."""
+
+    def deliver(self, events: list[Event]) -> None:
+        """New events, in sequence order, each exactly once."""
+
+    def deleted(self, channel: str) -> None:
+        """A channel's history was dropped by ``delete`` (here or in another process)."""
+
+    def interrupted(self, reason: str) -> None:
+        """Live delivery broke (e.g. Redis went away): open streams must reconnect and
+        replay, since events may have been missed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +61,11 @@ class Backend(abc.ABC):
     """History, ids and live delivery for one hub."""
 
     epoch: str
-    deliver: Deliver | None = None
+    listener: BackendListener | None = None
 
-    def bind(self, deliver: Deliver) -> None:
-        """Register the hub's callback for live events; called once, before ``start``."""
-        self.deliver = deliver
+    def bind(self, listener: BackendListener) -> None:
+        """Register the hub; called once, before ``start``."""
+        self.listener = listener
 
     async def start(self) -> None:
         """Connect and begin delivering live events."""
@@ -62,8 +74,9 @@ class Backend(abc.ABC):
         """Stop delivering and release connections."""
 
     @abc.abstractmethod
-    async def append(self, drafts: list[Draft]) -> list[Event]:
-        """Give each draft the next id and store it; all of them, or none (then raise)."""
+    async def append(self, drafts: list[Draft]) -> list[str]:
+        """Give each draft the next id and store it; all or none (then raise). Return the
+        ids once stored: that is when a publisher may be told they were accepted."""
 
     @abc.abstractmethod
     async def replay(self, channels: ChannelSet, cursor: Cursor | None, since: ChannelSet) -> Replay:

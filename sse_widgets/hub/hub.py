@@ -97,7 +97,7 @@ class Hub:
         heartbeat_interval: float = 15.0,
     ):
         self.backend = backend if backend is not None else MemoryBackend()
-        self.backend.bind(self._deliver)
+        self.backend.bind(self)
         self.max_event_bytes = max_event_bytes
         self.max_subscribers = max_subscribers
         self.subscriber_buffer_bytes = subscriber_buffer_bytes
@@ -210,11 +210,11 @@ class Hub:
         drafts = self.validate(items)
         if self._closed:
             raise HubClosed("the hub is shutting down")
-        events = await self.backend.append(drafts)
-        self._published += len(events)
-        return [event.id for event in events]
+        ids = await self.backend.append(drafts)
+        self._published += len(ids)
+        return ids
 
-    def _deliver(self, events: list[Event]) -> None:
+    def deliver(self, events: list[Event]) -> None:
         """Backend callback: queue live events for the next fan-out pass.
 
         The pass runs on the next loop turn, unless the previous pass was long: then it
@@ -420,11 +420,20 @@ class Hub:
     async def delete(self, channel: str) -> bool:
         """Drop a channel's history; its open streams end and reconnect to a ``gap`` reset."""
         check_channel(channel)
+        return await self.backend.delete(channel)
+
+    def deleted(self, channel: str) -> None:
+        """Backend callback: end the streams that read ``channel`` (after what is pending),
+        so that they reconnect, and their cursor, now older than the deletion, resets."""
         self._flush()
-        existed = await self.backend.delete(channel)
         for subscriber in [s for s in self._subscribers() if s.channels.matches(channel)]:
             self._end(subscriber, "deleted", abort=False)
-        return existed
+
+    def interrupted(self, reason: str) -> None:
+        """Backend callback: live delivery broke; end every stream so that it replays."""
+        self._flush()
+        for subscriber in list(self._subscribers()):
+            self._end(subscriber, reason, abort=False)
 
     def stats(self) -> dict[str, Any]:
         """Counters: streams, events published, deliveries, slow streams cut, history."""

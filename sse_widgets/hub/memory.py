@@ -81,7 +81,7 @@ class MemoryBackend(Backend):
         self._floor = 0
         self._evicted_channels = 0
 
-    async def append(self, drafts: list[Draft]) -> list[Event]:
+    async def append(self, drafts: list[Draft]) -> list[str]:
         ts = round(time.time(), 3)
         events = []
         for draft in drafts:
@@ -90,9 +90,9 @@ class MemoryBackend(Backend):
             self._store(event)
             events.append(event)
         self._enforce_totals(keep=events[-1].channel if events else None)
-        if self.deliver is not None and events:
-            self.deliver(events)
-        return events
+        if self.listener is not None and events:
+            self.listener.deliver(events)
+        return [event.id for event in events]
 
     def _store(self, event: Event) -> None:
         history = self._channels.get(event.channel)
@@ -196,6 +196,8 @@ class MemoryBackend(Backend):
         # before it (even one at the very last event) is older and gets a gap reset.
         self._seq += 1
         self._forget(channel, through=self._seq)
+        if self.listener is not None:
+            self.listener.deleted(channel)
         return True
 
     def stats(self) -> dict[str, Any]:

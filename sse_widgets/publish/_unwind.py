@@ -13,7 +13,6 @@ from __future__ import annotations
 import dis
 import sys
 import threading
-import weakref
 from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
@@ -43,7 +42,9 @@ def raised_in(frame: FrameType | None) -> bool:
 
 
 _lock = threading.Lock()
-_pending: list[weakref.ref[Any]] = []
+# Strong references: the bar's loop is gone, nothing else keeps it alive. Bounded, and
+# cleared after every cell.
+_pending: list[Any] = []
 _hooked = False
 
 
@@ -53,7 +54,7 @@ def await_exception(bar: Any) -> None:
     with _lock:
         if len(_pending) >= MAX_PENDING:
             del _pending[0]
-        _pending.append(weakref.ref(bar))
+        _pending.append(bar)
         if not _hooked:
             _hooked = True
             _install_hooks()
@@ -61,13 +62,12 @@ def await_exception(bar: Any) -> None:
 
 def _explain(exc: BaseException | None) -> None:
     with _lock:
-        bars = [ref() for ref in _pending]
+        bars = list(_pending)
         _pending.clear()
     if exc is None:
         return
     for bar in bars:
-        if bar is not None:
-            bar.explain(exc)
+        bar.explain(exc)
 
 
 def _install_hooks() -> None:

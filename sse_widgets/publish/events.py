@@ -138,7 +138,7 @@ def metric(channel: str, /, x: float | None = None, *, values: Mapping[str, floa
         x = _number("x", x)
     elif type(x) is float and x - x != 0.0:
         x = None
-    t = _process.transport()
+    t = _process._transport or _process.transport()
     if t is None:
         _process.discard_without_hub(stacklevel=2)
         return

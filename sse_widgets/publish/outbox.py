@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter, deque
-from typing import Any, NamedTuple, Union
+from typing import Any, Union
 
 #: A queued event: a dict the sender serialises, or JSON text already serialised.
 Payload = Union[dict[str, Any], str]
@@ -12,16 +13,14 @@ Payload = Union[dict[str, Any], str]
 QUEUE_FULL = "queue full (hub unreachable or too slow)"
 
 
-class Item(NamedTuple):
-    seq: int
-    payload: Payload
-    size: int
+#: ``(seq, payload, size)``: a plain tuple, as a NamedTuple costs several times more to make.
+Item = tuple[int, Payload, int]
 
 
 class Outbox:
     """Events waiting to be sent, in call order, within fixed bounds.
 
-    Three lanes, each kept in ``seq`` order so that draining merges them back into call order:
+    Three lanes, each in ``seq`` order, so that draining merges them back into call order:
 
     - *stream*: metrics and raw messages; when full the oldest are dropped (and counted);
     - *progress*: the latest running state per task, replacing the pending one (coalescing);
@@ -37,7 +36,7 @@ class Outbox:
         self.max_bytes = max_bytes
         self.max_urgent = max_urgent
         self.lock = threading.Lock()
-        self._seq = 0
+        self._counter = itertools.count(1)
         self._stream: deque[Item] = deque()
         self._stream_bytes = 0
         self._progress: dict[tuple[str, str], Item] = {}
@@ -48,36 +47,42 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._stream) + len(self._progress) + len(self._urgent)
 
-    @property
-    def last_seq(self) -> int:
-        """Sequence number of the latest event accepted (0 before any)."""
-        return self._seq
+    def mark(self) -> int:
+        """A number greater than the seq of every event queued before this call."""
+        return next(self._counter)
 
-    # Callers hold self.lock around every put_* and drain; the transport takes it once per call.
+    def oldest_seq(self) -> int | None:
+        """The seq of the oldest queued event, None when empty (caller holds the lock)."""
+        heads = [lane[0][0] for lane in (self._stream, self._urgent) if lane]
+        if self._progress:
+            heads.append(self._progress[next(iter(self._progress))][0])
+        return min(heads) if heads else None
 
     def put(self, payload: Payload, size: int) -> None:
-        """Queue a droppable event (metric, message)."""
-        self._seq += 1
-        self._stream.append(Item(self._seq, payload, size))
-        self._stream_bytes += size
-        if len(self._stream) > self.max_events or self._stream_bytes > self.max_bytes:
-            self._shed()
+        """Queue a droppable event (metric, message). Lock-free: the hot path of metric()."""
+        stream = self._stream
+        stream.append((next(self._counter), payload, size))  # deque.append is atomic
+        self._stream_bytes += size  # approximate under free threading; the count bound is exact
+        if len(stream) > self.max_events or self._stream_bytes > self.max_bytes:
+            with self.lock:
+                self._shed()
+
+    # Callers hold self.lock around put_progress, put_urgent and drain.
 
     def _shed(self) -> None:
         stream = self._stream
         while len(stream) > 1 and (len(stream) > self.max_events or self._stream_bytes > self.max_bytes):
-            self._stream_bytes -= stream.popleft().size
+            self._stream_bytes -= stream.popleft()[2]
             self.dropped[QUEUE_FULL] += 1
 
     def put_progress(self, key: tuple[str, str], payload: Payload, size: int) -> None:
         """Queue a running progress state, replacing the pending one of the same task."""
-        self._seq += 1
         progress = self._progress
         if progress.pop(key, None) is None and len(progress) >= self.max_events:
             # More distinct tasks pending than the bound: forget the stalest running state.
             del progress[next(iter(progress))]
             self.dropped[QUEUE_FULL] += 1
-        progress[key] = Item(self._seq, payload, size)
+        progress[key] = (next(self._counter), payload, size)
 
     def put_urgent(self, payload: Payload, size: int, supersedes: tuple[str, str] | None = None) -> bool:
         """Queue an event that must not be coalesced away; False (and nothing queued) when full."""
@@ -86,8 +91,7 @@ class Outbox:
             return False
         if supersedes is not None:
             self._progress.pop(supersedes, None)
-        self._seq += 1
-        self._urgent.append(Item(self._seq, payload, size))
+        self._urgent.append((next(self._counter), payload, size))
         return True
 
     def drain(self, max_events: int, max_bytes: int) -> list[Item]:
@@ -100,23 +104,23 @@ class Outbox:
             lane = 0
             if stream:
                 best, lane = stream[0], 1
-            if urgent and (best is None or urgent[0].seq < best.seq):
+            if urgent and (best is None or urgent[0][0] < best[0]):
                 best, lane = urgent[0], 2
             if progress:
                 head = progress[next(iter(progress))]
-                if best is None or head.seq < best.seq:
+                if best is None or head[0] < best[0]:
                     best, lane = head, 3
-            if best is None or (out and total + best.size > max_bytes):
+            if best is None or (out and total + best[2] > max_bytes):
                 break
             if lane == 1:
                 stream.popleft()
-                self._stream_bytes -= best.size
+                self._stream_bytes -= best[2]
             elif lane == 2:
                 urgent.popleft()
             else:
                 del progress[next(iter(progress))]
             out.append(best)
-            total += best.size
+            total += best[2]
         return out
 
     def clear(self) -> int:

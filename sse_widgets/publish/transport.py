@@ -77,7 +77,6 @@ class Transport:
         self._idle = False
         self._closing = False
         self._inflight: list[tuple[int, str]] = []
-        self._settled_seq = 0
         self._flush_gen = 0  # flush requests made
         self._served_gen = 0  # flush requests an attempt has started for
         self._failed_gen = 0  # the flush request whose attempt failed last
@@ -100,9 +99,12 @@ class Transport:
             self._start()
 
     def put(self, payload: Payload, size: int) -> None:
-        with self.outbox.lock:
-            self.outbox.put(payload, size)
-            self._kick()
+        # No lock on this path (metric's): the sender sets _idle *before* it looks at the
+        # queue, so either it sees this event or this call sees _idle and wakes it.
+        self.outbox.put(payload, size)
+        if self._idle or self._thread is None:
+            with self.outbox.lock:
+                self._kick()
 
     def put_progress(self, key: tuple[str, str], payload: Payload, size: int) -> None:
         with self.outbox.lock:
@@ -130,19 +132,25 @@ class Transport:
         """Wait until what was queued before this call is delivered, an attempt fails, or timeout."""
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         with self.outbox.lock:
-            target = self.outbox.last_seq
-            if self._settled_seq < target or self._inflight:
+            target = self.outbox.mark()
+            if self._pending_before(target):
                 self._flush_gen += 1
                 gen = self._flush_gen
                 if self._thread is None:
                     self._start()
                 self._idle = False
                 self._wake.notify()
-                while self._settled_seq < target and self._failed_gen < gen:
+                while self._pending_before(target) and self._failed_gen < gen:
                     remaining = None if deadline is None else deadline - time.monotonic()
                     if remaining is not None and remaining <= 0:
                         break
                     self._settle.wait(remaining)
+
+    def _pending_before(self, target: int) -> bool:
+        if self._inflight and self._inflight[0][0] < target:
+            return True
+        oldest = self.outbox.oldest_seq()
+        return oldest is not None and oldest < target
 
     def _report(self) -> FlushReport:
         dropped = Counter(self.outbox.take_dropped())
@@ -173,11 +181,13 @@ class Transport:
         lock = self.outbox.lock
         while True:
             with lock:
-                while not self._inflight and not len(self.outbox):
+                while True:
+                    self._idle = True  # before looking: see put()
+                    if self._inflight or len(self.outbox):
+                        break
                     if self._closing:
                         self._client.close()
                         return
-                    self._idle = True
                     self._wake.wait()
                 self._idle = False
                 if self._closing and self.failures:
@@ -189,12 +199,11 @@ class Transport:
                 attempt_gen = self._served_gen = self._flush_gen
                 if not self._inflight:
                     batch = self.outbox.drain(MAX_REQUEST_EVENTS, MAX_REQUEST_BYTES)
-                    self._inflight = [(item.seq, serialise(item.payload)) for item in batch]
+                    self._inflight = [(seq, serialise(payload)) for seq, payload, _ in batch]
                 parts = self._inflight
             delivered = self._deliver(parts)
             with lock:
                 if delivered:
-                    self._settled_seq = max(self._settled_seq, parts[-1][0] if parts else 0)
                     self._inflight = []
                 else:
                     self._failed_gen = attempt_gen

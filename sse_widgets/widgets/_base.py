@@ -49,7 +49,7 @@ def as_patterns(channels: str | Iterable[str]) -> list[str]:
     return [check_pattern(c) for c in items]
 
 
-class StreamWidget(anywidget.AnyWidget):  # type: ignore[misc]
+class StreamWidget(anywidget.AnyWidget):
     """Base class: a widget that follows channels of the hub through the page's shared stream.
 
     Parameters

@@ -13,14 +13,14 @@ from collections.abc import Iterable
 from typing import Any
 
 import anywidget
-import ipywidgets
+import ipywidgets  # type: ignore[import-untyped]
 import traitlets
 
 from ._base import static_asset
 from .toasts import Toasts
 
 
-class DashboardHeader(anywidget.AnyWidget):  # type: ignore[misc]
+class DashboardHeader(anywidget.AnyWidget):
     """The dashboard's title and the state of the page's shared stream."""
 
     _esm = static_asset("dashboard", ".js")

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import pytest
 from sse_client import ParsedEvent, SSEParser
 
-from sse_widgets.hub import BufferSink, EventTooLarge, Hub, HubFull, InvalidEvent, MemoryBackend
+from sse_widgets.hub import Backend, BufferSink, EventTooLarge, Hub, HubFull, InvalidEvent, MemoryBackend
 from sse_widgets.protocol import ProtocolError
 
 
@@ -21,11 +25,48 @@ def seqs(events: list[ParsedEvent]) -> list[int]:
     return [int(e.id.rsplit("-", 1)[1]) for e in events if e.type == "message"]  # type: ignore[union-attr]
 
 
-async def make_hub(**kwargs: object) -> Hub:
-    backend_args = {k: kwargs.pop(k) for k in list(kwargs) if k.startswith("history") or k in ("max_channels", "total_bytes")}
-    hub = Hub(MemoryBackend(**backend_args), heartbeat_interval=0, **kwargs)  # type: ignore[arg-type]
-    await hub.start()
-    return hub
+@pytest.fixture(params=["memory", "redis"])
+def make_hub(request: pytest.FixtureRequest, io_loop: Any) -> Iterator[Callable[..., Awaitable[Hub]]]:
+    """Build hubs on the in-memory backend and on a real Redis (the same suite for both)."""
+    hubs: list[Hub] = []
+
+    async def make(**kwargs: Any) -> Hub:
+        names = ("history_size", "history_bytes", "max_channels", "total_bytes")
+        bounds = {k: kwargs.pop(k) for k in names if k in kwargs}
+        if request.param == "memory":
+            backend: Backend = MemoryBackend(**bounds)
+        else:
+            from sse_widgets.hub.redis_streams import RedisBackend
+
+            url = request.getfixturevalue("redis_server").url
+            backend = RedisBackend(url, prefix=f"test-{uuid.uuid4().hex}:", **bounds)
+        hub = Hub(backend, heartbeat_interval=0, **kwargs)
+        await hub.start()
+        hubs.append(hub)
+        return hub
+
+    yield make
+
+    async def close_all() -> None:
+        await asyncio.gather(*(hub.close() for hub in hubs))
+
+    io_loop.run_sync(close_all)
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for live delivery, which is asynchronous with Redis (its reader)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.002)
+    await settle()
+
+
+async def caught_up(hub: Hub, event_id: str) -> None:
+    """Wait until the hub has received ``event_id`` from its backend."""
+    seq = int(event_id.rsplit("-", 1)[1])
+    await eventually(lambda: hub.stats()["last_seq"] >= seq)
 
 
 async def settle() -> None:
@@ -33,7 +74,7 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def test_replay_then_live_has_no_gap_and_no_duplicate_under_concurrent_publishing() -> None:
+async def test_replay_then_live_has_no_gap_and_no_duplicate_under_concurrent_publishing(make_hub: Any) -> None:
     hub = await make_hub(subscriber_buffer_bytes=1 << 20)
     hub.replay_chunk_bytes = 512  # many drain waits while publishing goes on
     total = 3000
@@ -78,37 +119,38 @@ async def test_replay_then_live_has_no_gap_and_no_duplicate_under_concurrent_pub
     finish = asyncio.Event()
     tasks = [asyncio.create_task(subscriber(d, d % 2 == 0)) for d in range(0, 400, 13)]
     await publisher()
+    await eventually(lambda: hub.stats()["last_seq"] >= total)
     await settle()
     finish.set()
     for result in await asyncio.gather(*tasks):
         assert result == list(range(1, total + 1))
 
 
-async def test_live_only_subscriber_gets_exactly_what_follows() -> None:
+async def test_live_only_subscriber_gets_exactly_what_follows(make_hub: Any) -> None:
     hub = await make_hub()
-    await hub.publish({"channel": "a", "data": 1})
+    await caught_up(hub, (await hub.publish({"channel": "a", "data": 1}))[0])
     sink = BufferSink()
     await hub.subscribe(["a"], sink)
     await hub.publish([{"channel": "a", "data": 2}, {"channel": "a", "data": 3}])
-    await settle()
+    await eventually(lambda: len(parse(sink)) >= 2)
     assert [e.json["data"] for e in parse(sink)] == [2, 3]
 
 
-async def test_patterns_and_multiple_channels() -> None:
+async def test_patterns_and_multiple_channels(make_hub: Any) -> None:
     hub = await make_hub()
     jobs, mixed, exact = BufferSink(), BufferSink(), BufferSink()
     await hub.subscribe(["jobs/*"], jobs)
     await hub.subscribe(["train", "jobs/*/done"], mixed)
     await hub.subscribe(["jobs"], exact)
     names = ["jobs/a", "jobs/b/done", "jobs", "train", "jobsx", "other/jobs/a"]
-    await hub.publish([{"channel": n} for n in names])
-    await settle()
+    ids = await hub.publish([{"channel": n} for n in names])
+    await caught_up(hub, ids[-1])
     assert [e.json["channel"] for e in parse(jobs)] == ["jobs/a", "jobs/b/done"]
     assert [e.json["channel"] for e in parse(mixed)] == ["jobs/b/done", "train"]
     assert [e.json["channel"] for e in parse(exact)] == ["jobs"]
 
 
-async def test_history_bounded_by_count_and_bytes() -> None:
+async def test_history_bounded_by_count_and_bytes(make_hub: Any) -> None:
     hub = await make_hub(history_size=5, history_bytes=10_000)
     await hub.publish([{"channel": "a", "data": i} for i in range(12)])
     replay = await hub.history("a")
@@ -118,11 +160,10 @@ async def test_history_bounded_by_count_and_bytes() -> None:
     retained = (await hub.history("b")).events
     assert 1 <= len(retained) < 10
     assert sum(e.cost for e in retained) <= 10_000
-    stats = hub.stats()
-    assert stats["retained_events"] == 5 + len(retained)
+    assert sum(c["retained"] for c in await hub.channels()) == 5 + len(retained)
 
 
-async def test_total_bounds_drop_least_recent_channel_and_old_cursor_resets() -> None:
+async def test_total_bounds_drop_least_recent_channel_and_old_cursor_resets(make_hub: Any) -> None:
     hub = await make_hub(history_size=100, history_bytes=4000, max_channels=2, total_bytes=4000)
     ids = await hub.publish({"channel": "old", "data": 0})
     await hub.publish({"channel": "mid", "data": 1})
@@ -139,7 +180,7 @@ async def test_total_bounds_drop_least_recent_channel_and_old_cursor_resets() ->
     assert [e.type for e in parse(ok)] == ["message"]
 
 
-async def test_reset_on_foreign_epoch_and_on_future_cursor() -> None:
+async def test_reset_on_foreign_epoch_and_on_future_cursor(make_hub: Any) -> None:
     hub = await make_hub()
     await hub.publish([{"channel": "a", "data": i} for i in range(3)])
     for cursor in ["zz99-2", f"{hub.epoch}-99"]:
@@ -151,7 +192,7 @@ async def test_reset_on_foreign_epoch_and_on_future_cursor() -> None:
         assert [e.json["data"] for e in events[1:]] == [0, 1, 2]
 
 
-async def test_reset_on_gap_after_trimming() -> None:
+async def test_reset_on_gap_after_trimming(make_hub: Any) -> None:
     hub = await make_hub(history_size=3)
     ids = await hub.publish([{"channel": "a", "data": i} for i in range(3)])
     await hub.publish([{"channel": "a", "data": i} for i in range(3, 6)])
@@ -166,7 +207,7 @@ async def test_reset_on_gap_after_trimming() -> None:
     assert [e.json["data"] for e in parse(fine)] == [4, 5]
 
 
-async def test_delete_ends_streams_and_their_cursor_then_resets() -> None:
+async def test_delete_ends_streams_and_their_cursor_then_resets(make_hub: Any) -> None:
     hub = await make_hub()
     ids = await hub.publish([{"channel": "a", "data": 1}, {"channel": "b", "data": 2}])
     sink = BufferSink()
@@ -174,6 +215,7 @@ async def test_delete_ends_streams_and_their_cursor_then_resets() -> None:
     other = BufferSink()
     await hub.subscribe(["b"], other)
     assert await hub.delete("a") is True
+    await eventually(lambda: sink.closed)
     assert sink.closed and not sink.aborted and sub.reason == "deleted"
     assert not other.closed
     again = BufferSink()
@@ -184,7 +226,7 @@ async def test_delete_ends_streams_and_their_cursor_then_resets() -> None:
     assert await hub.delete("a") is False
 
 
-async def test_since_replays_new_channel_from_oldest_despite_later_cursor() -> None:
+async def test_since_replays_new_channel_from_oldest_despite_later_cursor(make_hub: Any) -> None:
     hub = await make_hub()
     await hub.publish({"channel": "chart", "data": "old"})
     ids = await hub.publish({"channel": "log", "data": "seen"})
@@ -194,23 +236,24 @@ async def test_since_replays_new_channel_from_oldest_despite_later_cursor() -> N
     assert [e.json["data"] for e in parse(sink)] == ["old", "missed"]
 
 
-async def test_stalled_subscriber_is_cut_off_while_others_keep_receiving() -> None:
+async def test_stalled_subscriber_is_cut_off_while_others_keep_receiving(make_hub: Any) -> None:
     hub = await make_hub(subscriber_buffer_bytes=20_000)
     stalled = BufferSink(limit=20_000, stalled=True)
     healthy = BufferSink()
     stalled_sub = await hub.subscribe(["a"], stalled)
     await hub.subscribe(["a"], healthy)
     for i in range(200):
-        await hub.publish({"channel": "a", "data": "x" * 200 + str(i)})
+        ids = await hub.publish({"channel": "a", "data": "x" * 200 + str(i)})
         await asyncio.sleep(0)
-    await settle()
+    await caught_up(hub, ids[0])
+    await eventually(lambda: len(parse(healthy)) == 200)
     assert stalled.closed and stalled.aborted and stalled_sub.reason == "slow"
     assert len(parse(healthy)) == 200
     assert hub.stats()["dropped_slow"] == 1
     assert hub.stats()["subscribers"] == 1
 
 
-async def test_long_replay_waits_for_drain_instead_of_overflowing() -> None:
+async def test_long_replay_waits_for_drain_instead_of_overflowing(make_hub: Any) -> None:
     hub = await make_hub(subscriber_buffer_bytes=8_000)
     await hub.publish([{"channel": "a", "data": "y" * 300} for _ in range(100)])  # ~40 kB
     sink = BufferSink(limit=8_000, stalled=True)
@@ -236,7 +279,7 @@ async def test_heartbeat_is_a_comment_that_never_moves_the_cursor() -> None:
     await hub.close()
 
 
-async def test_close_ends_streams_cleanly() -> None:
+async def test_close_ends_streams_cleanly(make_hub: Any) -> None:
     hub = await make_hub()
     sink = BufferSink()
     await hub.subscribe(["a"], sink)
@@ -261,7 +304,7 @@ async def test_close_ends_streams_cleanly() -> None:
         ({"channel": "a", "data": "\ud800"}, "unpaired UTF-16 surrogate"),
     ],
 )
-async def test_bad_events_are_refused_whole_with_a_message(body: object, message: str) -> None:
+async def test_bad_events_are_refused_whole_with_a_message(make_hub: Any, body: object, message: str) -> None:
     hub = await make_hub()
     before = hub.stats()["last_seq"]
     with pytest.raises(InvalidEvent, match=message):
@@ -269,7 +312,7 @@ async def test_bad_events_are_refused_whole_with_a_message(body: object, message
     assert hub.stats()["last_seq"] == before
 
 
-async def test_event_over_max_bytes_is_refused() -> None:
+async def test_event_over_max_bytes_is_refused(make_hub: Any) -> None:
     hub = await make_hub(max_event_bytes=1000)
     with pytest.raises(EventTooLarge, match="over the limit of 1000"):
         await hub.publish([{"channel": "a"}, {"channel": "a", "data": "z" * 2000}])
@@ -277,7 +320,7 @@ async def test_event_over_max_bytes_is_refused() -> None:
     assert len(await hub.publish({"channel": "a", "data": "z" * 500})) == 1
 
 
-async def test_subscribe_refuses_bad_input_and_too_many() -> None:
+async def test_subscribe_refuses_bad_input_and_too_many(make_hub: Any) -> None:
     hub = await make_hub(max_subscribers=1)
     with pytest.raises(ProtocolError, match="bad cursor"):
         await hub.subscribe(["a"], BufferSink(), cursor="nope")
@@ -291,13 +334,13 @@ async def test_subscribe_refuses_bad_input_and_too_many() -> None:
     assert hub.stats()["subscribers"] == 1
 
 
-async def test_one_encoding_shared_by_every_subscriber() -> None:
+async def test_one_encoding_shared_by_every_subscriber(make_hub: Any) -> None:
     hub = await make_hub()
     sinks = [BufferSink() for _ in range(5)]
     for sink in sinks:
         await hub.subscribe(["a"], sink)
-    await hub.publish([{"channel": "a", "data": {"k": [1, 2]}}, {"channel": "a"}])
-    await settle()
+    ids = await hub.publish([{"channel": "a", "data": {"k": [1, 2]}}, {"channel": "a"}])
+    await caught_up(hub, ids[-1])
     chunks = [sink.chunks[0] for sink in sinks]
     assert all(chunk is chunks[0] for chunk in chunks)
     envelope = json.loads(parse(sinks[0])[0].data)

@@ -58,8 +58,9 @@ class JupyterServer:
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
             "--ServerApp.port_retries=0", f"--ServerApp.base_url={base_url}",
             f"--ServerApp.root_dir={self.root_dir}", f"--IdentityProvider.token={self.token}",
-            f"--SSEWidgetsApp.publish_key={self.key}",
         ]
+        if key != "":  # key="" lets the extension choose (random, or shared through Redis)
+            args.append(f"--SSEWidgetsApp.publish_key={self.key}")
         for name, value in (options or {}).items():
             args.append(f"--{name}={value}")
         if config:

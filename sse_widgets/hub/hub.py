@@ -126,9 +126,14 @@ class Hub:
 
     async def start(self) -> None:
         """Start the backend and the heartbeat, once; safe to await from every handler."""
-        if self._starting is None:
-            self._starting = asyncio.ensure_future(self._start())
-        await asyncio.shield(self._starting)
+        starting = self._starting
+        failed = starting is not None and starting.done() and (
+            starting.cancelled() or starting.exception() is not None
+        )
+        if starting is None or failed:
+            # A failed start (e.g. Redis unreachable at boot) is tried again next time.
+            self._starting = starting = asyncio.ensure_future(self._start())
+        await asyncio.shield(starting)
 
     async def _start(self) -> None:
         await self.backend.start()

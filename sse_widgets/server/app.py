@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Int, Unicode, default
+from traitlets import Enum, Float, Int, Unicode, default
 
 from ..hub import Backend, Hub, MemoryBackend
 from ..protocol import API_PREFIX, KEY_ENV, URL_ENV
@@ -61,6 +61,23 @@ class SSEWidgetsApp(ExtensionApp):
         4 << 20, config=True,
         help="Unsent bytes a stream may queue before it is cut off (it reconnects and replays).",
     )
+    backend = Enum(
+        ["memory", "redis"], "memory", config=True,
+        help="Where history lives and how events fan out: 'memory' (this process) or 'redis' "
+             "(Redis Streams, shared by every server on the same redis_url and redis_prefix).",
+    )
+    redis_url = Unicode(
+        "redis://127.0.0.1:6379/0", config=True, help="Redis to use when backend='redis'."
+    )
+    redis_prefix = Unicode(
+        "sse-widgets:", config=True,
+        help="Prefix of every Redis key; servers with the same prefix share channels.",
+    )
+    redis_live_length = Int(
+        10_000, config=True,
+        help="Approximate length of the Redis live stream: how far a server's reader may lag "
+             "before its streams are reset (they reconnect and replay).",
+    )
     publish_key = Unicode(
         config=True,
         help="Secret that lets processes publish (header X-SSE-Widgets-Key) and signs stream "
@@ -70,7 +87,27 @@ class SSEWidgetsApp(ExtensionApp):
 
     @default("publish_key")
     def _default_publish_key(self) -> str:
+        if self.backend == "redis":
+            return self._shared_redis_key()
         return secrets.token_urlsafe(32)
+
+    def _shared_redis_key(self) -> str:
+        """One key for every server on this Redis, so that tickets minted in a kernel of
+        one server verify on the others. Kept in Redis, whose readers could publish anyway."""
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=5)
+        try:
+            name = self.redis_prefix + "publish-key"
+            client.set(name, secrets.token_urlsafe(32), nx=True)
+            value = client.get(name)
+        except redis.RedisError as exc:
+            raise RuntimeError(
+                f"sse_widgets: backend='redis' but Redis at {self.redis_url} is unreachable: {exc}"
+            ) from exc
+        finally:
+            client.close()
+        return value.decode() if isinstance(value, bytes) else str(value)
 
     @property
     def key(self) -> str:
@@ -78,6 +115,18 @@ class SSEWidgetsApp(ExtensionApp):
 
     def make_backend(self) -> Backend:
         """The history backend this server uses."""
+        if self.backend == "redis":
+            from ..hub.redis_streams import RedisBackend
+
+            return RedisBackend(
+                self.redis_url,
+                prefix=self.redis_prefix,
+                history_size=self.history_size,
+                history_bytes=self.history_bytes,
+                max_channels=self.max_channels,
+                total_bytes=self.total_history_bytes,
+                live_length=self.redis_live_length,
+            )
         return MemoryBackend(
             history_size=self.history_size,
             history_bytes=self.history_bytes,

@@ -32,6 +32,13 @@ class BaseHandler(APIHandler):
     def app(self) -> SSEWidgetsApp:
         return self.settings["sse_widgets"]  # type: ignore[no-any-return]
 
+    async def prepare(self) -> None:
+        await super().prepare()
+        try:
+            await self.app.hub.start()
+        except BackendUnavailable as exc:
+            self.fail(503, str(exc))
+
     def fail(self, status: int, message: str) -> NoReturn:
         """Answer ``status`` with a message that says what is wrong, and stop."""
         self.clear()
@@ -89,7 +96,6 @@ class StreamHandler(BaseHandler):
         if not wanted:
             self.fail(400, "name at least one channel: ?channel=NAME (repeatable, * allowed)")
         self.require_read(list(wanted.patterns))
-        await app.hub.start()
 
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-store")

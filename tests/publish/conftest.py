@@ -1,0 +1,93 @@
+"""Fixtures for the publisher: an isolated process state, and a scriptable stand-in hub for transport tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sse_widgets.publish import _process
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No hub from the environment or from this machine's running Jupyter servers."""
+    for name in ("SSE_WIDGETS_URL", "SSE_WIDGETS_KEY", "JUPYTER_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    _process.reset()
+    yield
+    _process.reset()
+
+
+class FakeHub:
+    """A throwaway HTTP server that records publish requests and answers as told.
+
+    Only for transport behaviour (batching, refusal, bisecting, retries): the contract
+    itself is tested against the real server in test_live.py.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[list[dict[str, Any]]] = []
+        self.headers: list[dict[str, str]] = []
+        #: statuses to answer, in order; 200 once exhausted. A callable decides per body.
+        self.script: list[int] = []
+        self.reject_if: Any = None
+        self.lock = threading.Lock()
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                events = json.loads(body)
+                with hub.lock:
+                    status = hub.script.pop(0) if hub.script else 200
+                    if status == 200 and hub.reject_if is not None and any(map(hub.reject_if, events)):
+                        status = 400
+                    if status == 200:
+                        hub.requests.append(events)
+                        hub.headers.append(dict(self.headers))
+                reply = json.dumps(
+                    {"ids": [f"e-{i}" for i in range(len(events))]} if status == 200 else {"message": "no", "reason": ""}
+                ).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/base/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [event for request in self.requests for event in request]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_hub() -> Iterator[FakeHub]:
+    hub = FakeHub()
+    try:
+        yield hub
+    finally:
+        _process.reset()
+        hub.stop()

@@ -1,0 +1,130 @@
+"""The sender: batching, keep-alive, bisecting a refused batch, refusal, retries and bounds."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import tracemalloc
+
+import pytest
+
+import sse_widgets.publish as sw
+from sse_widgets import SSEWidgetsWarning
+from sse_widgets.publish import _process, transport
+from sse_widgets.publish.outbox import QUEUE_FULL
+
+from .conftest import FakeHub
+
+
+def test_many_calls_share_few_requests(fake_hub: FakeHub) -> None:
+    sw.connect(fake_hub.url, "k")
+    for i in range(5000):
+        sw.metric("train", x=i, loss=1.0)
+    report = sw.flush(10)
+    assert report.ok and report.delivered == 5000
+    assert [e["data"]["x"] for e in fake_hub.events] == list(range(5000))
+    assert 5 <= len(fake_hub.requests) < 100  # at most MAX_REQUEST_EVENTS per request
+    assert max(len(r) for r in fake_hub.requests) <= transport.MAX_REQUEST_EVENTS
+
+
+def test_calls_from_many_threads_all_arrive(fake_hub: FakeHub) -> None:
+    sw.connect(fake_hub.url, "k")
+
+    def work(t: int) -> None:
+        for i in range(500):
+            sw.metric(f"t{t}", x=i, v=1)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sw.flush(10).ok
+    events = fake_hub.events
+    assert len(events) == 4000
+    for t in range(8):  # each thread's events stay in its call order
+        assert [e["data"]["x"] for e in events if e["channel"] == f"t{t}"] == list(range(500))
+
+
+def test_an_event_the_hub_rejects_is_isolated_and_the_rest_delivered(fake_hub: FakeHub) -> None:
+    fake_hub.reject_if = lambda event: event["data"] == "poison"
+    sw.connect(fake_hub.url, "k")
+    for i in range(50):
+        sw.publish("c", "poison" if i == 17 else i)
+    report = sw.flush(10)
+    assert [e["data"] for e in fake_hub.events] == [i for i in range(50) if i != 17]
+    assert report.delivered == 49
+    assert report.dropped == {"rejected by the hub (400: no)": 1}
+
+
+def test_a_refused_key_warns_once_drops_and_reports(fake_hub: FakeHub) -> None:
+    fake_hub.script = [403] * 1000
+    sw.connect(fake_hub.url, "wrong")
+    sw.publish("c", 1)
+    report = sw.flush(10)
+    assert report.dropped == {"refused by the hub (403)": 1}
+    assert "refused the credential" in (report.error or "")
+    with pytest.warns(SSEWidgetsWarning, match="refused the credential") as caught:
+        sw.publish("c", 2)
+        sw.publish("c", 3)
+    assert len(caught) == 1
+
+
+def test_a_503_is_retried_until_delivered(fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transport, "BACKOFF_FIRST", 0.01)
+    fake_hub.script = [503, 503]
+    sw.connect(fake_hub.url, "k")
+    sw.notify("survives a restart")
+    report = sw.flush(0.01)  # the first attempt fails: flush reports instead of hanging
+    assert report.undelivered == 1 and "503" in (report.error or "")
+    report = sw.flush(10)
+    for _ in range(50):
+        if report.ok and fake_hub.events:
+            break
+        report = sw.flush(1)
+    assert [e["data"]["message"] for e in fake_hub.events] == ["survives a restart"]
+    sw.publish("c", 1)  # the outage is over: nothing left to warn about
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_hub_never_raises_in_the_loop_warns_once_and_stays_bounded() -> None:
+    sw.connect(f"http://127.0.0.1:{closed_port()}/", "k")
+    tracemalloc.start()
+    try:
+        with pytest.warns(SSEWidgetsWarning, match="cannot reach the hub") as caught:
+            for i in range(100_000):
+                sw.metric("train", x=i, loss=0.5, acc=0.9)
+            report = sw.flush(5)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(caught) == 1
+    t = _process.transport()
+    assert t is not None
+    bound = t.outbox.max_events + transport.MAX_REQUEST_EVENTS
+    assert report.undelivered <= bound
+    assert report.dropped[QUEUE_FULL] >= 100_000 - bound
+    assert report.undelivered + report.dropped[QUEUE_FULL] == 100_000
+    assert peak < 40 << 20  # 100,000 queued metrics would need far more
+
+
+def test_connect_rejects_bad_urls_and_both_credentials() -> None:
+    with pytest.raises(ValueError, match="not an http"):
+        sw.connect("ftp://x/", "k")
+    with pytest.raises(ValueError, match="not both"):
+        sw.connect("http://127.0.0.1:1/", "k", token="t")
+    with pytest.raises(ValueError, match="no hub found"):
+        sw.connect()
+
+
+def test_token_connections_send_jupyter_auth(fake_hub: FakeHub) -> None:
+    sw.connect(fake_hub.url, token="tok")
+    sw.publish("c", 1)
+    assert sw.flush(5).ok
+    assert fake_hub.headers[0]["Authorization"] == "token tok"
+    assert "X-SSE-Widgets-Key" not in fake_hub.headers[0]

@@ -1,0 +1,100 @@
+"""The widgets' Python side: traits, tickets, layout and the fallbacks for exported notebooks."""
+
+from __future__ import annotations
+
+import pytest
+
+import sse_widgets as sw
+from sse_widgets.protocol import ProtocolError, verify_ticket
+from sse_widgets.widgets import _base
+from sse_widgets.widgets.dashboard import DashboardHeader
+
+KEY = "test-key-123"
+
+
+@pytest.fixture
+def key(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("SSE_WIDGETS_KEY", KEY)
+    return KEY
+
+
+def test_ticket_covers_the_widgets_channels_and_follows_them(key: str) -> None:
+    chart = sw.LiveChart("train", series=["loss"])
+    assert verify_ticket(key, chart.ticket) == ["train"]
+    chart.channels = ["jobs/*", "eval"]
+    assert verify_ticket(key, chart.ticket) == ["jobs/*", "eval"]
+
+
+def test_no_key_in_the_kernel_means_no_ticket(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SSE_WIDGETS_KEY", raising=False)
+    assert sw.Toasts().ticket == ""
+
+
+def test_frontend_asks_for_a_fresh_ticket(key: str) -> None:
+    board = sw.ProgressBoard("jobs")
+    board.ticket = "expired"
+    board._on_frontend_msg(board, {"kind": "refresh_ticket"}, [])
+    assert verify_ticket(key, board.ticket) == ["jobs"]
+
+
+def test_channels_accept_one_string_or_a_list_and_reject_bad_names() -> None:
+    assert sw.LiveChart("train").channels == ["train"]
+    assert sw.EventLog(["a", "b/*"]).channels == ["a", "b/*"]
+    with pytest.raises(ProtocolError, match="bad channel pattern"):
+        sw.LiveChart("no spaces")
+    with pytest.raises(Exception, match="window must be between"):
+        sw.LiveChart("train", window=1)
+
+
+def test_defaults_follow_the_kernel_api_channels() -> None:
+    assert sw.ProgressBoard().channels == ["progress"]
+    assert sw.Toasts().channels == ["notify"]
+    assert sw.EventLog().channels == ["*"]
+
+
+def test_progress_bar_needs_a_task() -> None:
+    with pytest.raises(ValueError, match="needs the task"):
+        sw.ProgressBar("jobs")
+    assert sw.ProgressBar("jobs", task="download").task == "download"
+
+
+def test_each_widget_has_its_own_uid() -> None:
+    a, b = sw.LiveChart("x"), sw.LiveChart("x")
+    assert a._uid and b._uid and a._uid != b._uid
+
+
+def test_dashboard_lays_out_cells_and_floats_toasts() -> None:
+    chart, board, toasts = sw.LiveChart("train"), sw.ProgressBoard(), sw.Toasts()
+    board_title = "Run 42"
+    dash = sw.Dashboard([chart, board, toasts], title=board_title, columns=2)
+    assert isinstance(dash.children[0], DashboardHeader)
+    assert dash.header.title == board_title
+    assert list(dash.grid.children) == [chart, board]
+    assert toasts in dash.children and "sse-toasts-overlay" in toasts._dom_classes
+    assert "sse-dashboard" in dash._dom_classes
+    assert dash.grid.layout.grid_template_columns == "repeat(2, minmax(0, 1fr))"
+    assert set(dash.widgets) == {chart, board, toasts}
+    dash.title = "Run 43"
+    assert dash.header.title == "Run 43"
+
+
+def test_text_and_html_fallbacks_for_exported_notebooks() -> None:
+    chart = sw.LiveChart("train", series=["loss", "acc"], window=500, title="<Training>")
+    data, _ = chart._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert data["text/plain"].startswith("LiveChart '<Training>' (channels train; series loss, acc")
+    assert "&lt;Training&gt;" in data["text/html"] and "<Training>" not in data["text/html"]
+    dash = sw.Dashboard([chart, sw.Toasts()], title="Run")
+    data = dash._repr_mimebundle_()
+    data = data[0] if isinstance(data, tuple) else data
+    assert data["text/plain"].splitlines()[0] == "Dashboard 'Run'"
+    assert "LiveChart" in data["text/plain"] and "Toasts" in data["text/plain"]
+
+
+def test_a_missing_js_build_gives_a_module_that_says_so(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(_base, "STATIC", tmp_path)
+    module = _base.static_asset("chart", ".js")
+    assert isinstance(module, str) and "npm run build" in module
+    assert _base.static_asset("chart", ".css") == ""
+    (tmp_path / "chart.js").write_text("export default {}")
+    assert _base.static_asset("chart", ".js") == tmp_path / "chart.js"

@@ -65,6 +65,8 @@ class Target:
     pub_headers: dict[str, str] = field(default_factory=dict)
     #: Turns a list of event payloads into request bodies (one per request).
     bodies: Callable[[list[dict[str, object]]], list[bytes]] = lambda items: [json.dumps(items).encode()]
+    #: Ports subscribers are spread over (several servers sharing one backend); default: port.
+    sub_ports: list[int] = field(default_factory=list)
 
 
 class Publisher:
@@ -114,8 +116,9 @@ async def open_subscribers(target: Target, n: int, samples: int) -> tuple[list[S
     for start in range(0, n, 100):
         wave = []
         for i in range(start, min(n, start + 100)):
+            ports = target.sub_ports or [target.port]
             _, protocol = await loop.create_connection(
-                lambda i=i: Subscriber(i < samples, latencies), "127.0.0.1", target.port
+                lambda i=i: Subscriber(i < samples, latencies), "127.0.0.1", ports[i % len(ports)]
             )
             protocol.transport.write(request)  # type: ignore[union-attr]
             wave.append(protocol)

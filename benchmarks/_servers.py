@@ -74,10 +74,10 @@ class SSEWidgets(Server):
 
     name = "sse-widgets"
 
-    def __init__(self, extra: list[str] = ()) -> None:  # type: ignore[assignment]
+    def __init__(self, extra: list[str] = (), token: str | None = None, key: str | None = None) -> None:  # type: ignore[assignment]
         super().__init__()
-        self.token = secrets.token_hex(8)
-        self.key = secrets.token_hex(8)
+        self.token = token or secrets.token_hex(8)
+        self.key = key or secrets.token_hex(8)
         self.extra = list(extra)
         self.ready_path = f"/api/status?token={self.token}"
 
@@ -170,3 +170,58 @@ def _start_accepting_any_status(server: Server, timeout: float) -> Server:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"{server.name} did not start")
+
+
+class RedisProcess(Server):
+    """A throwaway redis-server (append-only, as a production one should be)."""
+
+    name = "redis"
+
+    def command(self) -> tuple[list[str], dict[str, str], Path]:
+        return ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "yes", "--dir", str(self.tmp)], {}, self.tmp
+
+    def start(self, timeout: float = 30) -> Server:
+        return _start_accepting_any_status(self, timeout)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+class SSEWidgetsRedis(Server):
+    """sse-widgets with backend='redis': ``servers`` Jupyter servers on one redis-server,
+    subscribers spread over them, the publisher on the first."""
+
+    name = "sse-widgets+redis"
+    servers = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.redis = RedisProcess()
+        self.token, self.key = secrets.token_hex(8), secrets.token_hex(8)
+        self.members: list[SSEWidgets] = []
+
+    def start(self, timeout: float = 90) -> Server:
+        self.redis.start()
+        options = ["--SSEWidgetsApp.backend=redis", f"--SSEWidgetsApp.redis_url={self.redis.url}"]
+        for _ in range(self.servers):
+            self.members.append(SSEWidgets(options, token=self.token, key=self.key).start(timeout))  # type: ignore[arg-type]
+        return self
+
+    def stop(self) -> None:
+        for member in self.members:
+            member.stop()
+        self.redis.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def target(self) -> Target:
+        target = self.members[0].target()
+        target.name = self.name
+        target.sub_ports = [m.port for m in self.members]
+        return target
+
+
+class SSEWidgetsRedisPair(SSEWidgetsRedis):
+    name = "sse-widgets+redis x2"
+    servers = 2

@@ -21,9 +21,24 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _loadclient import blast, steady  # noqa: E402
-from _servers import Nchan, SeedExpress, SeedPython, Server, SSEWidgets  # noqa: E402
+from _servers import (  # noqa: E402
+    Nchan,
+    SeedExpress,
+    SeedPython,
+    Server,
+    SSEWidgets,
+    SSEWidgetsRedis,
+    SSEWidgetsRedisPair,
+)
 
-SERVERS = {"sse-widgets": SSEWidgets, "seed-express": SeedExpress, "seed-python": SeedPython, "nchan": Nchan}
+SERVERS = {
+    "sse-widgets": SSEWidgets,
+    "sse-widgets+redis": SSEWidgetsRedis,
+    "sse-widgets+redis x2": SSEWidgetsRedisPair,
+    "seed-express": SeedExpress,
+    "seed-python": SeedPython,
+    "nchan": Nchan,
+}
 
 
 def run_one(make: type[Server], args: argparse.Namespace) -> dict[str, dict[str, float]]:
@@ -77,6 +92,9 @@ def main() -> None:
     ours = table.get("sse-widgets", {}).get("blast", {}).get("delivered_per_s")
     if base and ours:
         print(f"\nsse-widgets blast delivery rate = {ours / base:.1f}x seed-express")
+    on_redis = table.get("sse-widgets+redis", {}).get("blast", {}).get("delivered_per_s")
+    if ours and on_redis:
+        print(f"sse-widgets on Redis (one server) keeps {on_redis / ours:.0%} of the in-memory blast rate")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from .event import Cursor, Draft, Event
 from .patterns import ChannelSet
 
 
-
 class BackendListener(Protocol):
     """What a backend reports to (implemented by the hub)."""
 

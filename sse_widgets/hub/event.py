@@ -33,7 +33,7 @@ class Event:
     envelope, blank line); ``envelope`` is that JSON, sliced from the same bytes.
     """
 
-    __slots__ = ("seq", "id", "channel", "type", "ts", "sse", "_json_start")
+    __slots__ = ("_json_start", "channel", "id", "seq", "sse", "ts", "type")
 
     def __init__(self, epoch: str, seq: int, channel: str, type: str, ts: float, data_json: str):
         self.seq = seq

@@ -23,7 +23,7 @@ def _seq_of(event: Event) -> int:
 class _ChannelHistory:
     """One channel's retained events, oldest first, and what was dropped before them."""
 
-    __slots__ = ("events", "bytes", "dropped_through")
+    __slots__ = ("bytes", "dropped_through", "events")
 
     def __init__(self) -> None:
         self.events: deque[Event] = deque()

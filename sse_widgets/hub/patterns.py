@@ -13,7 +13,7 @@ _CACHE_LIMIT = 4096
 class ChannelSet:
     """The channels a subscriber asked for; ``matches`` is called once per event and group."""
 
-    __slots__ = ("patterns", "_exact", "_regexes", "_cache")
+    __slots__ = ("_cache", "_exact", "_regexes", "patterns")
 
     def __init__(self, patterns: Iterable[str]):
         unique = sorted({check_pattern(p) for p in patterns})

@@ -15,6 +15,7 @@ Needs ``redis`` (redis-py >= 5, asyncio API); imported only when this backend is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import logging
 import re
@@ -92,9 +93,8 @@ class RedisBackend(Backend):
         self._lagged = 0
         self._reader: asyncio.Task[None] | None = None
         self._closing = False
-        options = {"socket_connect_timeout": 2, "socket_timeout": 10, "decode_responses": False}
-        self._commands = aioredis.Redis.from_url(url, **options)
-        self._blocking = aioredis.Redis.from_url(url, **options)
+        self._commands = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10)
+        self._blocking = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10)
         self._append = self._commands.register_script(scripts.APPEND)
         self._delete = self._commands.register_script(scripts.DELETE)
         self._replay = self._commands.register_script(scripts.REPLAY)
@@ -116,8 +116,8 @@ class RedisBackend(Backend):
         """Read (or create) the shared epoch and the current sequence; True if the epoch
         changed (Redis lost its data, or was flushed) since we last looked."""
         await self._commands.set(self._key("epoch"), secrets.token_hex(4), nx=True)
-        epoch, seq = await self._commands.mget(self._key("epoch"), self._key("seq"))
-        epoch, seq = _text(epoch), int(seq or 0)
+        raw_epoch, raw_seq = await self._commands.mget(self._key("epoch"), self._key("seq"))
+        epoch, seq = _text(raw_epoch), int(raw_seq or 0)
         changed = bool(self.epoch) and (epoch != self.epoch or seq < self._last_seq)
         if changed or not self.epoch:
             self._last_seq = seq
@@ -131,10 +131,8 @@ class RedisBackend(Backend):
         await self._blocking.connection_pool.disconnect()
         if self._reader is not None:
             self._reader.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
-                pass
         await self._blocking.aclose()
         await self._commands.aclose()
 
@@ -145,7 +143,7 @@ class RedisBackend(Backend):
         backoff = 0.1
         while not self._closing:
             try:
-                reply = await self._blocking.xread({live: f"{self._last_seq}-0"}, count=1000, block=5000)
+                reply: Any = await self._blocking.xread({live: f"{self._last_seq}-0"}, count=1000, block=5000)
             except _UNREACHABLE as exc:
                 if self._closing:
                     return
@@ -165,7 +163,7 @@ class RedisBackend(Backend):
                 except _UNREACHABLE:
                     pass
                 continue
-            for _, entries in reply or ():
+            for _stream, entries in reply or []:
                 self._take(entries)
 
     def _take(self, entries: list[Any]) -> None:

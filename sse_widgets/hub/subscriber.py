@@ -31,7 +31,7 @@ class Subscriber:
     after a replay that already carried it.
     """
 
-    __slots__ = ("channels", "sink", "holding", "holding_bytes", "floor", "closed", "reason")
+    __slots__ = ("channels", "closed", "floor", "holding", "holding_bytes", "reason", "sink")
 
     def __init__(self, channels: ChannelSet, sink: Sink):
         self.channels = channels

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 from http.client import responses
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from jupyter_server.base.handlers import APIHandler
@@ -32,7 +32,7 @@ class BaseHandler(APIHandler):
     def app(self) -> SSEWidgetsApp:
         return self.settings["sse_widgets"]  # type: ignore[no-any-return]
 
-    async def prepare(self) -> None:
+    async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()
         try:
             await self.app.hub.start()

@@ -25,7 +25,7 @@ def response_head(handler: RequestHandler) -> bytes:
     """The status line and the headers the handler (and Jupyter's defaults) set."""
     # RequestHandler keeps its headers in _headers; there is no public accessor, and
     # Tornado's own WebSocketHandler relies on the same layout.
-    headers: Any = handler._headers  # noqa: SLF001
+    headers: Any = handler._headers
     lines = ["HTTP/1.1 200 OK"]
     lines += [f"{name}: {value}" for name, value in headers.get_all() if name.lower() != "connection"]
     lines.append("Connection: close")
@@ -61,7 +61,7 @@ class ResponseSink:
         stream.set_close_callback(self._on_stream_closed)
         self._socket = stream.socket
         # A pending read is how the IOStream notices that the client went away.
-        stream.read_until_close().add_done_callback(_ignore_result)
+        asyncio.ensure_future(stream.read_until_close()).add_done_callback(_ignore_result)
         self._send(head + self._preamble)
 
     def write(self, data: bytes) -> bool:

@@ -6,6 +6,7 @@ extension for the "with hub" rows, and prints a markdown table.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import statistics
@@ -65,21 +66,23 @@ def tqdm_notebook_row(null: io.TextIOBase) -> tuple[str, str]:
             warnings.simplefilter("ignore")
             from tqdm.notebook import tqdm as tqdm_notebook
 
-            bar = tqdm_notebook(range(10), file=null)
-            for _ in bar:
-                pass
+            with contextlib.redirect_stdout(null):  # without a kernel it prints its repr
+                for _ in tqdm_notebook(range(10), file=null):
+                    pass
     except Exception as exc:  # noqa: BLE001 - any failure here means "cannot run headless"
         return "n/a", f"does not run headless: {type(exc).__name__}: {str(exc)[:80]}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ns = per_item(loop(lambda: tqdm_notebook(range(N), file=null)), N)
+        with contextlib.redirect_stdout(null):
+            ns = per_item(loop(lambda: tqdm_notebook(range(N), file=null)), N)
     return f"{ns:.1f}", "widget built without a kernel (no comm): the Python side only"
 
 
 def main() -> None:
-    import sse_widgets.publish as sw
     from servers import JupyterServer
     from tqdm import tqdm
+
+    import sse_widgets.publish as sw
 
     for name in ("SSE_WIDGETS_URL", "SSE_WIDGETS_KEY"):
         os.environ.pop(name, None)
@@ -106,7 +109,7 @@ def main() -> None:
         hub = per_item(loop(lambda: sw.progress(range(N))), N)
         rows.append(("`sw.progress(range(N))`, with a live hub", f"{hub:.1f}", f"{hub - base:+.1f}"))
         median, p99 = metric_cost(sw)
-        report = sw.flush(30)
+        sw.flush(30)
 
     print(f"N = {N:,} iterations, best of {REPEATS}; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
     print("| loop | ns / iteration | overhead vs bare |")
@@ -118,7 +121,6 @@ def main() -> None:
     print("| call | median | p99 |")
     print("|---|---:|---:|")
     print(f"| `sw.metric('bench', x=j, loss=..., acc=...)`, live hub | {median:.0f} ns | {p99:.0f} ns |")
-    print(f"\nmetric events: {report}")
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ def _explain(exc: BaseException | None) -> None:
 
 def _install_hooks() -> None:
     ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
+    shell = ipython.get_ipython() if ipython is not None else None
     if shell is not None and hasattr(shell, "events"):
         shell.events.register("post_run_cell", _post_run_cell)
     previous: Callable[[type[BaseException], BaseException, TracebackType | None], Any] = sys.excepthook

@@ -85,11 +85,11 @@ def publish(channel: str, data: Any = None, type: str = "message") -> None:
 
 def _number(name: str, value: object) -> float | int | None:
     if value is None or type(value) is int:
-        return value  # type: ignore[return-value]
+        return value
     if isinstance(value, (str, bytes)) or not hasattr(value, "__float__"):
         raise TypeError(f"metric value {name}={value!r} is not a number (int, float, numpy scalar)")
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"metric value {name}={value!r} is not a number: {exc}") from None
     return number if number - number == 0.0 else None

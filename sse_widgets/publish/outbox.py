@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import Counter, deque
-from typing import Any, Union
+from typing import Any
 
 #: A queued event: a dict the sender serialises, or JSON text already serialised.
-Payload = Union[dict[str, Any], str]
+Payload = dict[str, Any] | str
 
 QUEUE_FULL = "queue full (hub unreachable or too slow)"
 

@@ -24,10 +24,8 @@ CLOSE_FLUSH_TIMEOUT = 2.0
 MAX_NESTING = 64
 
 # Iterators whose __length_hint__ is exact: counting a chunk costs two calls, not a wrapper.
-_EXACT_HINT = frozenset(
-    type(iter(x))
-    for x in ([], (), range(1), range(1 << 70), "", b"", bytearray(), {}, {}.values(), {}.items(), set(), reversed([]))
-)
+_SAMPLES: tuple[Iterable[Any], ...] = ([], (), range(1), range(1 << 70), "", b"", bytearray(), {}, {}.values(), {}.items(), set())
+_EXACT_HINT: frozenset[type] = frozenset([*(type(iter(x)) for x in _SAMPLES), type(reversed([]))])
 _first = itemgetter(0)
 # tqdm arguments accepted for compatibility that change nothing here.
 _IGNORED = frozenset(
@@ -68,7 +66,7 @@ def _describe(exc: BaseException) -> tuple[str, str]:
     return "failed", f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-class progress:  # noqa: N801 - named like tqdm, which it stands in for
+class progress:
     """A progress bar for a loop: iterate over it, or use it as a context manager.
 
     In a kernel (or any process that can reach a hub) it publishes ``progress`` events that

@@ -14,9 +14,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from kernel_client import Kernel  # noqa: E402
-from servers import JupyterServer  # noqa: E402
-from sse_client import SSEStream  # noqa: E402
+from kernel_client import Kernel
+from servers import JupyterServer
+from sse_client import SSEStream
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ def run_script(code: str, env: dict[str, str], *args: str, stdin: str | None = N
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SSE_WIDGETS_")}
     return subprocess.run(
         [sys.executable, *(["-c", textwrap.dedent(code)] if code else []), *args],
-        env={**clean, **env}, capture_output=True, text=True, timeout=120, input=stdin,
+        env={**clean, **env}, capture_output=True, text=True, timeout=120, input=stdin, check=False,
     )  # fmt: skip
 
 

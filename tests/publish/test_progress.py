@@ -96,10 +96,9 @@ def test_an_iterable_that_raises_fails_the_task_with_its_message(fake_hub: FakeH
 
 def test_keyboard_interrupt_in_manual_mode_is_cancelled(fake_hub: FakeHub) -> None:
     sw.connect(fake_hub.url, "k")
-    with pytest.raises(KeyboardInterrupt):
-        with sw.progress(total=5, task="k") as bar:
-            bar.update(2)
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), sw.progress(total=5, task="k") as bar:
+        bar.update(2)
+        raise KeyboardInterrupt
     sw.flush(5)
     assert (final(fake_hub, "k")["status"], final(fake_hub, "k")["n"]) == ("cancelled", 2)
 

@@ -1,0 +1,415 @@
+// The shared event stream: one connection per browser tab and server, for every widget.
+//
+// anywidget imports each model's module from its own Blob URL, so module-level state is not
+// shared between widgets (or even between two copies of one widget class). The registry
+// therefore lives on `globalThis.__sseWidgets`, and each bundle's copy of this file looks
+// it up there before creating one. The registry is versioned: a newer bundle on the same
+// page never reuses an older, incompatible registry object's internals, it only reads
+// the plain data fields.
+//
+// Transport is pluggable (`TransportFactory`): the SSE transport below is the default; a
+// comm transport (events relayed by the kernel when there is no hub) can register under
+// another name and a connection picks it by `transport` key.
+
+export interface Envelope {
+  id: string;
+  channel: string;
+  type: string;
+  ts: number;
+  data: any;
+}
+
+export type ConnState = "connecting" | "live" | "reconnecting" | "offline";
+
+/** What a widget gives the shared client when it joins. */
+export interface SubscriberSpec {
+  /** Channel names or `*` patterns. */
+  patterns: string[];
+  /** Current tickets (read on every connect, so refreshed tickets are picked up). */
+  tickets(): string[];
+  /** Called for each new event of a matching channel, deduplicated, in id order. */
+  onEvent(event: Envelope): void;
+  /** Drop everything held: the server's history restarted (epoch) or has a gap. */
+  onReset(): void;
+  /** Connection state changes, and once on join. */
+  onState?(state: ConnState): void;
+  /** Ask the kernel for fresh tickets (they may have expired). */
+  refreshTickets?(): void;
+  /** Events seen so far: the id of the newest, for `last_event_id` reporting. */
+  onCursor?(id: string): void;
+}
+
+export interface Subscription {
+  close(): void;
+}
+
+export interface ConnectRequest {
+  baseUrl: string;
+  channels: string[];
+  /** `null` = live only; `"0"` = from the oldest retained; else an `<epoch>-<seq>` id. */
+  cursor: string | null;
+  /** Patterns to replay from their oldest retained event regardless of the cursor. */
+  since: string[];
+  tickets: string[];
+}
+
+export interface TransportSink {
+  open(): void;
+  event(event: Envelope): void;
+  reset(info: { reason?: string; epoch?: string; channel?: string }): void;
+  /** The transport is dead; the client reconnects it with backoff. */
+  error(): void;
+}
+
+export interface Transport {
+  close(): void;
+}
+
+export type TransportFactory = (request: ConnectRequest, sink: TransportSink) => Transport;
+
+const REGISTRY_VERSION = 1;
+
+interface Registry {
+  version: number;
+  transports: Record<string, TransportFactory>;
+  connections: Map<string, Connection>;
+  /** Live EventSource objects made by the SSE transport, for tests and debugging. */
+  eventSources: Set<EventSource>;
+  /** Total number of EventSource objects ever made on this page. */
+  eventSourcesCreated: number;
+  /** Per-model stores, by the widget's `_uid`; the test hook reads chart data here. */
+  stores: Map<string, any>;
+  connection(baseUrl?: string, transport?: string): Connection;
+}
+
+// --- helpers -----------------------------------------------------------------------------
+
+export function baseUrl(): string {
+  const el = document.getElementById("jupyter-config-data");
+  let url = "/";
+  if (el && el.textContent) {
+    try {
+      const config = JSON.parse(el.textContent);
+      if (typeof config.baseUrl === "string" && config.baseUrl) url = config.baseUrl;
+    } catch {
+      // A page without valid config data is served from the root.
+    }
+  }
+  return url.endsWith("/") ? url : url + "/";
+}
+
+export function patternRegex(pattern: string): RegExp {
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp("^" + pattern.split("*").map(escape).join("[\\s\\S]*") + "$");
+}
+
+export function parseId(id: string): { epoch: string; seq: number } | null {
+  const dash = id.lastIndexOf("-");
+  if (dash <= 0) return null;
+  const seq = Number(id.slice(dash + 1));
+  return Number.isFinite(seq) ? { epoch: id.slice(0, dash), seq } : null;
+}
+
+// --- SSE transport -----------------------------------------------------------------------
+
+const sseTransport: TransportFactory = (request, sink) => {
+  const registry = getRegistry();
+  const query = new URLSearchParams();
+  for (const channel of request.channels) query.append("channel", channel);
+  if (request.cursor !== null) query.set("last_event_id", request.cursor);
+  for (const pattern of request.since) query.append("since", pattern);
+  for (const ticket of request.tickets) query.append("ticket", ticket);
+  const url = `${request.baseUrl}sse-widgets/api/stream?${query}`;
+  const source = new EventSource(url, { withCredentials: true });
+  registry.eventSources.add(source);
+  registry.eventSourcesCreated += 1;
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    source.close();
+    registry.eventSources.delete(source);
+  };
+  source.onopen = () => sink.open();
+  source.onmessage = (message: MessageEvent) => {
+    let event: Envelope;
+    try {
+      event = JSON.parse(message.data);
+    } catch {
+      console.warn("sse-widgets: dropped an event whose data is not JSON", message.data);
+      return;
+    }
+    if (event && typeof event.id === "string") sink.event(event);
+  };
+  source.addEventListener("reset", (message: MessageEvent) => {
+    let info = {};
+    try {
+      info = JSON.parse(message.data);
+    } catch {
+      // A reset without details still means: drop what you hold.
+    }
+    sink.reset(info);
+  });
+  // The client reconnects itself (fresh tickets, updated cursor, no stale `since`), so the
+  // browser's own reconnect is cut short on every error.
+  source.onerror = () => {
+    if (closed) return;
+    close();
+    sink.error();
+  };
+  return { close };
+};
+
+// --- the shared connection ----------------------------------------------------------------
+
+interface Sub {
+  spec: SubscriberSpec;
+  regexes: RegExp[];
+  epoch: string | null;
+  lastSeq: number;
+  /** Joined after the current transport was made: gets nothing until the next one. */
+  pending: boolean;
+  /** Its history has not yet been seen to be complete on a transport. */
+  needsHistory: boolean;
+}
+
+const RECONNECT_DEBOUNCE_MS = 40;
+const IDLE_CLOSE_MS = 2000;
+const BACKOFF_FIRST_MS = 300;
+const BACKOFF_MAX_MS = 30000;
+const OFFLINE_AFTER_FAILURES = 4;
+
+export class Connection {
+  readonly baseUrl: string;
+  readonly transportName: string;
+  state: ConnState = "connecting";
+  /** Transports opened so far (a test hook: reconnects are visible here). */
+  connects = 0;
+  /** The last state changes, oldest first (a test hook). */
+  states: ConnState[] = [];
+  private subs = new Set<Sub>();
+  private stateListeners = new Set<(state: ConnState) => void>();
+  private transport: Transport | null = null;
+  private epoch: string | null = null;
+  private cursorSeq = -1;
+  /** The cursor this transport started from; an event past it proves replay is done. */
+  private connectSeq = -1;
+  private failures = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private idleTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(baseUrl: string, transportName = "sse") {
+    this.baseUrl = baseUrl;
+    this.transportName = transportName;
+    if (typeof window !== "undefined") {
+      window.addEventListener("online", () => this.retryNow());
+    }
+  }
+
+  get cursor(): string | null {
+    return this.epoch !== null && this.cursorSeq >= 0 ? `${this.epoch}-${this.cursorSeq}` : null;
+  }
+
+  subscribe(spec: SubscriberSpec): Subscription {
+    const sub: Sub = {
+      spec,
+      regexes: spec.patterns.map(patternRegex),
+      epoch: null,
+      lastSeq: -1,
+      pending: true,
+      needsHistory: true,
+    };
+    this.subs.add(sub);
+    if (this.idleTimer !== null) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
+    spec.onState?.(this.state);
+    this.schedule(RECONNECT_DEBOUNCE_MS);
+    return {
+      close: () => {
+        this.subs.delete(sub);
+        if (this.subs.size === 0 && this.idleTimer === null) {
+          // Kept a moment: a re-render unsubscribes and subscribes again right away.
+          this.idleTimer = setTimeout(() => {
+            this.idleTimer = null;
+            if (this.subs.size === 0) this.stop();
+          }, IDLE_CLOSE_MS);
+        }
+      },
+    };
+  }
+
+  /** Listen to state changes without subscribing to channels (the dashboard header). */
+  onState(listener: (state: ConnState) => void): () => void {
+    this.stateListeners.add(listener);
+    listener(this.state);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** Reconnect at once (tests, and the browser coming back online). */
+  retryNow(): void {
+    if (this.subs.size > 0 && (this.transport === null || this.state !== "live")) this.schedule(0);
+  }
+
+  private schedule(delay: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.connect();
+    }, delay);
+  }
+
+  private stop(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.transport?.close();
+    this.transport = null;
+  }
+
+  private setState(state: ConnState): void {
+    if (state === this.state) return;
+    this.state = state;
+    this.states.push(state);
+    if (this.states.length > 50) this.states.shift();
+    for (const sub of this.subs) sub.spec.onState?.(state);
+    for (const listener of this.stateListeners) listener(state);
+  }
+
+  private connect(): void {
+    if (this.subs.size === 0) return this.stop();
+    const patterns = new Set<string>();
+    const since = new Set<string>();
+    const tickets = new Set<string>();
+    for (const sub of this.subs) {
+      for (const p of sub.spec.patterns) patterns.add(p);
+      for (const t of sub.spec.tickets()) if (t) tickets.add(t);
+    }
+    const cursor = this.cursor;
+    for (const sub of this.subs) {
+      // From a cursor, a subscriber without its history asks for it by pattern; with no
+      // cursor at all the whole connection starts from the oldest retained event.
+      if (sub.needsHistory && cursor !== null) for (const p of sub.spec.patterns) since.add(p);
+      sub.pending = false;
+    }
+    this.transport?.close();
+    this.connectSeq = cursor === null ? -1 : this.cursorSeq;
+    if (cursor === null) for (const sub of this.subs) sub.needsHistory = false;
+    const factory = getRegistry().transports[this.transportName] ?? sseTransport;
+    let transport: Transport | null = null;
+    const isCurrent = () => transport !== null && transport === this.transport;
+    this.connects += 1;
+    transport = factory(
+      {
+        baseUrl: this.baseUrl,
+        channels: [...patterns].sort(),
+        cursor: cursor ?? "0",
+        since: [...since].sort(),
+        tickets: [...tickets],
+      },
+      {
+        open: () => {
+          if (!isCurrent()) return;
+          this.failures = 0;
+          this.setState("live");
+        },
+        event: (event) => {
+          if (isCurrent()) this.dispatch(event);
+        },
+        reset: (info) => {
+          if (isCurrent()) this.reset(info);
+        },
+        error: () => {
+          if (!isCurrent()) return;
+          this.transport = null;
+          this.failed();
+        },
+      },
+    );
+    this.transport = transport;
+  }
+
+  private failed(): void {
+    this.failures += 1;
+    if (this.failures >= 2) {
+      // Twice in a row before streaming: tickets may have expired; ask the kernels.
+      for (const sub of this.subs) sub.spec.refreshTickets?.();
+    }
+    const offline =
+      this.failures >= OFFLINE_AFTER_FAILURES ||
+      (typeof navigator !== "undefined" && navigator.onLine === false);
+    this.setState(offline ? "offline" : "reconnecting");
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.failures - 1));
+    this.schedule(base / 2 + Math.random() * (base / 2));
+  }
+
+  private reset(info: { epoch?: string; channel?: string }): void {
+    if (typeof info.epoch === "string") this.epoch = info.epoch;
+    this.cursorSeq = -1;
+    this.connectSeq = -1;
+    const only = typeof info.channel === "string" ? info.channel : null;
+    for (const sub of this.subs) {
+      if (sub.pending) continue;
+      if (only !== null && !sub.regexes.some((r) => r.test(only))) continue;
+      sub.lastSeq = -1;
+      sub.epoch = this.epoch;
+      sub.spec.onReset();
+    }
+  }
+
+  private dispatch(event: Envelope): void {
+    const id = parseId(event.id);
+    if (id === null) return;
+    if (this.epoch !== id.epoch) {
+      this.epoch = id.epoch;
+      this.cursorSeq = -1;
+    }
+    if (id.seq > this.cursorSeq) this.cursorSeq = id.seq;
+    const pastCursor = id.seq > this.connectSeq;
+    for (const sub of this.subs) {
+      if (sub.pending) continue;
+      if (pastCursor) sub.needsHistory = false;
+      if (!sub.regexes.some((r) => r.test(event.channel))) continue;
+      if (sub.epoch !== id.epoch) {
+        if (sub.epoch !== null) sub.spec.onReset();
+        sub.epoch = id.epoch;
+        sub.lastSeq = -1;
+      }
+      if (id.seq <= sub.lastSeq) continue;
+      sub.lastSeq = id.seq;
+      try {
+        sub.spec.onEvent(event);
+      } catch (err) {
+        console.error("sse-widgets: a widget failed on an event", event, err);
+      }
+      sub.spec.onCursor?.(event.id);
+    }
+  }
+}
+
+// --- registry on globalThis ------------------------------------------------------------------
+
+export function getRegistry(): Registry {
+  const g = globalThis as any;
+  const existing = g.__sseWidgets as Registry | undefined;
+  if (existing && existing.version === REGISTRY_VERSION) return existing;
+  const registry: Registry = {
+    version: REGISTRY_VERSION,
+    transports: { sse: sseTransport },
+    connections: new Map(),
+    eventSources: new Set(),
+    eventSourcesCreated: 0,
+    stores: new Map(),
+    connection(url?: string, transport = "sse") {
+      const key = `${transport} ${url ?? baseUrl()}`;
+      let connection = registry.connections.get(key);
+      if (!connection) {
+        connection = new Connection(url ?? baseUrl(), transport);
+        registry.connections.set(key, connection);
+      }
+      return connection;
+    },
+  };
+  g.__sseWidgets = registry;
+  return registry;
+}

@@ -1,0 +1,240 @@
+// What every widget frontend shares: a per-model store joined to the shared stream, redraws
+// coalesced to one per animation frame, the header with title and connection state.
+//
+// The store lives per *model* (anywidget's `initialize`), not per view: a second view of
+// the same widget, or a re-render of the cell output, draws from what the model already
+// holds instead of replaying history.
+
+import { ConnState, Envelope, Subscription, getRegistry } from "./stream";
+
+/** The part of anywidget's model API the widgets use. */
+export interface Model {
+  get(name: string): any;
+  set(name: string, value: any): void;
+  save_changes(): void;
+  send(content: any, callbacks?: any, buffers?: any): void;
+  on(event: string, callback: (...args: any[]) => void): void;
+  off(event?: string | null, callback?: ((...args: any[]) => void) | null): void;
+}
+
+const CURSOR_SYNC_MS = 1000;
+
+export abstract class StreamStore {
+  abstract readonly kind: string;
+  readonly model: Model;
+  readonly uid: string;
+  state: ConnState = "connecting";
+  lastEventId = "";
+  /** Events taken since the model was made (a test and debugging aid). */
+  received = 0;
+  private subscription: Subscription | null = null;
+  private frame = 0;
+  private views = new Set<() => void>();
+  private cursorTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly onChannels = () => this.rejoin();
+
+  constructor(model: Model) {
+    this.model = model;
+    this.uid = String(model.get("_uid") || Math.random().toString(36).slice(2));
+  }
+
+  /** Called once the subclass is constructed. */
+  start(): void {
+    getRegistry().stores.set(this.uid, this);
+    this.model.on("change:channels", this.onChannels);
+    this.join();
+  }
+
+  /** Take one event of a subscribed channel. */
+  protected abstract take(event: Envelope): void;
+  /** Drop everything held. */
+  protected abstract clear(): void;
+
+  get channels(): string[] {
+    const channels = this.model.get("channels");
+    return Array.isArray(channels) ? channels.filter((c) => typeof c === "string" && c) : [];
+  }
+
+  private join(): void {
+    const patterns = this.channels;
+    if (patterns.length === 0) return;
+    const connection = getRegistry().connection();
+    this.subscription = connection.subscribe({
+      patterns,
+      tickets: () => {
+        const ticket = this.model.get("ticket");
+        return typeof ticket === "string" && ticket ? [ticket] : [];
+      },
+      onEvent: (event) => {
+        this.received += 1;
+        this.take(event);
+        this.invalidate();
+      },
+      onReset: () => {
+        this.clear();
+        this.invalidate();
+      },
+      onState: (state) => {
+        this.state = state;
+        this.invalidate();
+      },
+      refreshTickets: () => this.model.send({ kind: "refresh_ticket" }),
+      onCursor: (id) => this.cursor(id),
+    });
+  }
+
+  private rejoin(): void {
+    this.subscription?.close();
+    this.subscription = null;
+    this.clear();
+    this.invalidate();
+    this.join();
+  }
+
+  private cursor(id: string): void {
+    this.lastEventId = id;
+    if (this.cursorTimer !== null) return;
+    // Synced back to the kernel at most once a second: it costs a comm message.
+    this.cursorTimer = setTimeout(() => {
+      this.cursorTimer = null;
+      this.model.set("last_event_id", this.lastEventId);
+      this.model.save_changes();
+    }, CURSOR_SYNC_MS);
+  }
+
+  /** Ask every view to redraw, once, at the next animation frame. */
+  invalidate(): void {
+    if (this.frame !== 0 || this.views.size === 0) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      for (const draw of this.views) draw();
+    });
+  }
+
+  addView(draw: () => void): () => void {
+    this.views.add(draw);
+    draw();
+    return () => this.views.delete(draw);
+  }
+
+  dispose(): void {
+    this.model.off("change:channels", this.onChannels);
+    this.subscription?.close();
+    this.subscription = null;
+    if (this.cursorTimer !== null) clearTimeout(this.cursorTimer);
+    if (this.frame !== 0) cancelAnimationFrame(this.frame);
+    getRegistry().stores.delete(this.uid);
+  }
+}
+
+/**
+ * Build the anywidget module for a store type and a view function.
+ *
+ * `initialize` makes the store (and joins the stream); `render` finds it by the model's
+ * `_uid` (anywidget hands `initialize` and `render` different model proxies, so the
+ * proxy cannot be a key).
+ */
+export function defineWidget<S extends StreamStore>(
+  makeStore: (model: Model) => S,
+  renderView: (store: S, el: HTMLElement, model: Model) => (() => void) | void,
+) {
+  const stores = new Map<string, S>();
+  return {
+    initialize({ model }: { model: Model }) {
+      const store = makeStore(model);
+      store.start();
+      stores.set(store.uid, store);
+      return () => {
+        stores.delete(store.uid);
+        store.dispose();
+      };
+    },
+    render({ model, el }: { model: Model; el: HTMLElement }) {
+      const uid = String(model.get("_uid"));
+      let store = stores.get(uid);
+      if (!store) {
+        // An anywidget without `initialize` support (very old hosts): one store per view.
+        store = makeStore(model);
+        store.start();
+        stores.set(store.uid, store);
+      }
+      const cleanup = renderView(store, el, model);
+      return () => {
+        if (typeof cleanup === "function") cleanup();
+      };
+    },
+  };
+}
+
+// --- DOM helpers ----------------------------------------------------------------------------
+
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  // Always textContent: event data is never parsed as HTML.
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+export interface Frame {
+  root: HTMLElement;
+  body: HTMLElement;
+  /** Update title and state badge; cheap when nothing changed. */
+  update(): void;
+}
+
+/** The common frame of a widget view: header (title + connection state) and a body. */
+export function frame(el: HTMLElement, store: StreamStore, kind: string): Frame {
+  const root = h("div", `sse-widget sse-${kind}`);
+  root.dataset.sseWidget = kind;
+  root.dataset.uid = store.uid;
+  const header = h("div", "sse-header");
+  const title = h("div", "sse-title");
+  const status = h("span", "sse-status");
+  header.append(title, status);
+  const body = h("div", "sse-body");
+  root.append(header, body);
+  el.replaceChildren(root);
+  let shownTitle: string | null = null;
+  let shownState: string | null = null;
+  return {
+    root,
+    body,
+    update() {
+      const text = String(store.model.get("title") ?? "");
+      if (text !== shownTitle) {
+        shownTitle = text;
+        title.textContent = text;
+        title.title = `channels: ${store.channels.join(", ")}`;
+      }
+      if (store.state !== shownState) {
+        shownState = store.state;
+        status.textContent = store.state;
+        status.dataset.state = store.state;
+        root.dataset.state = store.state;
+      }
+    },
+  };
+}
+
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return "–";
+  const abs = Math.abs(value);
+  if (abs !== 0 && (abs >= 1e6 || abs < 1e-3)) return value.toExponential(3);
+  if (Number.isInteger(value)) return String(value);
+  return String(Number(value.toPrecision(abs >= 1000 ? 6 : 4)));
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "–";
+  const s = Math.round(seconds);
+  const hh = Math.floor(s / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  const ss = s % 60;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return hh > 0 ? `${hh}:${pad(mm)}:${pad(ss)}` : `${pad(mm)}:${pad(ss)}`;
+}

@@ -1,0 +1,1 @@
+"""Sharing dashboards: ``sse-widgets serve`` (Voila beside the hub) and ``sse-widgets demo``."""

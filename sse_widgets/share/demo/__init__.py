@@ -1,0 +1,1 @@
+"""The bundled demo: a dashboard notebook and the simulated workload that feeds it."""

@@ -81,26 +81,39 @@ class Publisher:
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.target.port)
 
     async def publish(self, items: list[dict[str, object]]) -> None:
-        assert self.reader is not None and self.writer is not None
         for body in self.target.bodies(items):
-            extra = "".join(f"{k}: {v}\r\n" for k, v in self.target.pub_headers.items())
-            self.writer.write(
-                f"POST {self.target.pub_path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
-            )
-            head = await self.reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = re.search(rb"(?i)content-length:\s*(\d+)", head)
-            if length:
-                await self.reader.readexactly(int(length.group(1)))
-            elif re.search(rb"(?i)transfer-encoding:\s*chunked", head):
-                while True:
-                    size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
-                    await self.reader.readexactly(size + 2)
-                    if size == 0:
-                        break
-            if status >= 300:
-                raise RuntimeError(f"{self.target.name}: publish answered {status}")
+            try:
+                await self._post(body)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                # The server closed the keep-alive connection (nginx does every 1,000
+                # requests): open a new one and send again.
+                self.close()
+                await self.open()
+                await self._post(body)
+
+    async def _post(self, body: bytes) -> None:
+        assert self.reader is not None and self.writer is not None
+        extra = "".join(f"{k}: {v}\r\n" for k, v in self.target.pub_headers.items())
+        self.writer.write(
+            f"POST {self.target.pub_path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = re.search(rb"(?i)content-length:\s*(\d+)", head)
+        if length:
+            await self.reader.readexactly(int(length.group(1)))
+        elif re.search(rb"(?i)transfer-encoding:\s*chunked", head):
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
+                await self.reader.readexactly(size + 2)
+                if size == 0:
+                    break
+        if status >= 300:
+            raise RuntimeError(f"{self.target.name}: publish answered {status}")
+        if re.search(rb"(?i)connection:\s*close", head):
+            self.close()
+            await self.open()
 
     def close(self) -> None:
         if self.writer is not None:

@@ -12,26 +12,21 @@ from typing import Any
 
 from ._warnings import SSEWidgetsWarning
 
-# The kernel-side API is stdlib-only and imported eagerly: a lazy name would be shadowed by
-# the ``sse_widgets.publish`` subpackage once that is imported (``sw.publish`` would then
-# be the module, not the function).
-from .publish import (
-    connect,
-    connection_info,
-    flush,
-    metric,
-    notify,
-    progress,
-    publish,
-    ticket,
-    tqdm,
-    trange,
-)
-
 __version__ = "0.1.0"
 
 # name -> module that defines it; resolved lazily by __getattr__ below.
 _LAZY: dict[str, str] = {
+    # kernel-side API (sse_widgets/publish/)
+    "publish": "sse_widgets.publish",
+    "metric": "sse_widgets.publish",
+    "notify": "sse_widgets.publish",
+    "progress": "sse_widgets.publish",
+    "tqdm": "sse_widgets.publish",
+    "trange": "sse_widgets.publish",
+    "flush": "sse_widgets.publish",
+    "connect": "sse_widgets.publish",
+    "connection_info": "sse_widgets.publish",
+    "ticket": "sse_widgets.publish",
     # widgets (sse_widgets/widgets/), which import anywidget
     "LiveChart": "sse_widgets.widgets",
     "ProgressBoard": "sse_widgets.widgets",
@@ -41,21 +36,7 @@ _LAZY: dict[str, str] = {
     "Dashboard": "sse_widgets.widgets",
 }
 
-__all__ = [
-    "SSEWidgetsWarning",
-    "__version__",
-    "connect",
-    "connection_info",
-    "flush",
-    "metric",
-    "notify",
-    "progress",
-    "publish",
-    "ticket",
-    "tqdm",
-    "trange",
-    *_LAZY,
-]
+__all__ = ["SSEWidgetsWarning", "__version__", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -9,6 +9,7 @@ server's bytes against the spec rather than against our own encoder.
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import socket
 import time
@@ -89,7 +90,11 @@ class SSEParser:
 
 
 class SSEStream:
-    """One GET on the stream endpoint, read with http.client (which undoes chunking)."""
+    """One GET on the stream endpoint over a plain socket.
+
+    The HTTP head is parsed here and the body decoded (chunked or close-delimited), so a
+    read timeout is just "no event yet": http.client cannot read again after one.
+    """
 
     def __init__(
         self,
@@ -112,24 +117,91 @@ class SSEStream:
         if last_event_id is not None:
             params.append(("last_event_id", last_event_id))
         url = urllib.parse.urlsplit(base)
-        self.connection = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
-        request_headers = {"Accept": "text/event-stream", **(headers or {})}
+        request_headers = {"Host": f"{url.hostname}:{url.port}", "Accept": "text/event-stream", **(headers or {})}
         if header_cursor is not None:
             request_headers["Last-Event-ID"] = header_cursor
-        self.connection.request("GET", f"{url.path}{path}?{urllib.parse.urlencode(params)}", headers=request_headers)
-        # http.client lets go of the socket for a Connection: close response; keep it to
-        # set read timeouts and to kill the connection in tests.
-        self.sock = self.connection.sock
-        self.response = self.connection.getresponse()
-        self.status = self.response.status
-        self.headers = self.response.headers
+        head = f"GET {url.path}{path}?{urllib.parse.urlencode(params)} HTTP/1.1\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in request_headers.items()) + "\r\n"
+        self.sock = socket.create_connection((url.hostname, url.port), timeout=timeout)
+        self.sock.sendall(head.encode("latin-1"))
+        buffer = b""
+        while b"\r\n\r\n" not in buffer:
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError(f"connection closed before the response head: {buffer!r}")
+            buffer += data
+        raw_head, _, self._pending = buffer.partition(b"\r\n\r\n")
+        status_line, _, header_block = raw_head.partition(b"\r\n")
+        self.status = int(status_line.split(b" ", 2)[1])
+        self.headers = http.client.parse_headers(io.BytesIO(header_block + b"\r\n\r\n"))
+        self.chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+        self._chunk_state = "size"
+        self._chunk_left = 0
+        self._chunk_buffer = b""
         self.parser = SSEParser()
         self.ended = False
         self.raw = bytearray()
 
-    def body(self) -> bytes:
+    def _decode(self, data: bytes) -> bytes:
+        """Undo chunked framing incrementally (identity for a close-delimited body)."""
+        if not self.chunked:
+            return data
+        self._chunk_buffer += data
+        out = bytearray()
+        while True:
+            if self._chunk_state == "size":
+                line, sep, rest = self._chunk_buffer.partition(b"\r\n")
+                if not sep:
+                    break
+                self._chunk_buffer = rest
+                self._chunk_left = int(line.split(b";")[0], 16)
+                if self._chunk_left == 0:
+                    self.ended = True
+                    break
+                self._chunk_state = "data"
+            elif self._chunk_state == "data":
+                take = self._chunk_buffer[: self._chunk_left]
+                if not take:
+                    break
+                out += take
+                self._chunk_buffer = self._chunk_buffer[len(take):]
+                self._chunk_left -= len(take)
+                if self._chunk_left == 0:
+                    self._chunk_state = "crlf"
+            else:
+                if len(self._chunk_buffer) < 2:
+                    break
+                self._chunk_buffer = self._chunk_buffer[2:]
+                self._chunk_state = "size"
+        return bytes(out)
+
+    def _recv(self, timeout: float) -> bytes | None:
+        """Body bytes; b"" at the end of the stream; None on a timeout."""
+        if self._pending:
+            data, self._pending = self._pending, b""
+            return self._decode(data)
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(65536)
+        except (socket.timeout, TimeoutError):
+            return None
+        except ConnectionError:
+            data = b""
+        if not data:
+            self.ended = True
+            return b""
+        return self._decode(data)
+
+    def body(self, timeout: float = 10.0) -> bytes:
         """For a refused stream: the whole (JSON) body."""
-        return self.response.read()
+        length = int(self.headers.get("Content-Length", "-1"))
+        out = b""
+        deadline = time.monotonic() + timeout
+        while (length < 0 or len(out) < length) and not self.ended and time.monotonic() < deadline:
+            chunk = self._recv(1.0)
+            if chunk:
+                out += chunk
+        return out
 
     def read(self, until: Callable[[list[ParsedEvent]], bool], timeout: float = 10.0) -> list[ParsedEvent]:
         """Read events until ``until(events)`` is true, the stream ends, or ``timeout``."""
@@ -139,25 +211,21 @@ class SSEStream:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"stream: condition not met in {timeout}s; got {len(events)} events")
-            self.sock.settimeout(min(remaining, 1.0))  # type: ignore[union-attr]
-            try:
-                chunk = self.response.read1(65536)
-            except (socket.timeout, TimeoutError):
+            chunk = self._recv(min(remaining, 1.0))
+            if chunk is None:
                 continue
-            if not chunk:
-                self.ended = True
+            if chunk:
+                self.raw += chunk
+                events.extend(self.parser.feed(chunk))
+            if self.ended:
                 break
-            self.raw += chunk
-            events.extend(self.parser.feed(chunk))
         return events
 
     def read_count(self, n: int, timeout: float = 10.0) -> list[ParsedEvent]:
         return self.read(lambda events: len(events) >= n, timeout)
 
     def close(self) -> None:
-        self.response.close()
-        self.connection.close()
-        self.sock.close()  # type: ignore[union-attr]
+        self.sock.close()
 
     def __enter__(self) -> SSEStream:
         return self

@@ -27,7 +27,7 @@ def free_port() -> int:
 
 
 class Server:
-    """A subprocess that answers HTTP on ``port`` once ``ready_path`` does."""
+    """A server subprocess on 127.0.0.1:``port``, in its own process group."""
 
     name = "server"
 
@@ -42,22 +42,32 @@ class Server:
     def target(self) -> Target:
         raise NotImplementedError
 
-    ready_path = "/"
+    #: An HTTP path that answers once the server is ready; None: once the port accepts.
+    ready_path: str | None = None
 
-    def start(self, timeout: float = 90) -> Server:
+    def start(self, timeout: float = 180) -> Server:
         args, env, cwd = self.command()
         self.log = open(self.tmp / "server.log", "ab")
-        self.process = subprocess.Popen(args, env={**os.environ, **env}, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(args, env={**os.environ, **env}, cwd=cwd, stdout=self.log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited: {(self.tmp / 'server.log').read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}{self.ready_path}", timeout=2).read()
+            if self._ready():
                 return self
-            except OSError:
-                time.sleep(0.2)
+            time.sleep(0.2)
         raise RuntimeError(f"{self.name} did not start")
+
+    def _ready(self) -> bool:
+        try:
+            if self.ready_path is None:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            else:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}{self.ready_path}", timeout=2).read()
+        except OSError:
+            return False
+        return True
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -111,11 +121,6 @@ class SeedExpress(Server):
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return ["node", "server.js"], {"PORT": str(self.port)}, work
 
-    ready_path = "/broadcast"  # GET answers 404 quickly once listening
-
-    def start(self, timeout: float = 180) -> Server:
-        self.ready_path = "/"
-        return _start_accepting_any_status(self, timeout)
 
     def target(self) -> Target:
         return Target(self.name, self.port, "/events", "/broadcast", {}, _seed_bodies)
@@ -127,8 +132,6 @@ class SeedPython(Server):
     def command(self) -> tuple[list[str], dict[str, str], Path]:
         return [sys.executable, str(BASELINES / "seed-python" / "server.py")], {"PORT": str(self.port)}, self.tmp
 
-    def start(self, timeout: float = 60) -> Server:
-        return _start_accepting_any_status(self, timeout)
 
     def target(self) -> Target:
         return Target(self.name, self.port, "/events", "/broadcast", {}, _seed_bodies)
@@ -145,8 +148,6 @@ class Nchan(Server):
         (self.tmp / "nginx.conf").write_text(conf)
         return ["nginx", "-p", str(self.tmp), "-c", str(self.tmp / "nginx.conf"), "-e", str(self.tmp / "error.log")], {}, self.tmp
 
-    def start(self, timeout: float = 30) -> Server:
-        return _start_accepting_any_status(self, timeout)
 
     def target(self) -> Target:
         return Target(self.name, self.port, "/sub", "/pub", {}, lambda items: [json.dumps(d).encode() for d in items])
@@ -154,22 +155,6 @@ class Nchan(Server):
     @staticmethod
     def available() -> bool:
         return shutil.which("nginx") is not None and Path("/usr/lib/nginx/modules/ngx_nchan_module.so").exists()
-
-
-def _start_accepting_any_status(server: Server, timeout: float) -> Server:
-    args, env, cwd = server.command()
-    server.log = open(server.tmp / "server.log", "ab")
-    server.process = subprocess.Popen(args, env={**os.environ, **env}, cwd=cwd, stdout=server.log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"{server.name} exited: {(server.tmp / 'server.log').read_text()[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", server.port), timeout=1):
-                return server
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{server.name} did not start")
 
 
 class RedisProcess(Server):
@@ -181,8 +166,6 @@ class RedisProcess(Server):
         return ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "yes", "--dir", str(self.tmp)], {}, self.tmp
 
-    def start(self, timeout: float = 30) -> Server:
-        return _start_accepting_any_status(self, timeout)
 
     @property
     def url(self) -> str:

@@ -10,7 +10,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .supervisor import Child, DashboardServer, ServeError, describe, open_in_browser, wait_for_interrupt
+from .processes import MARKER_ENV
+from .supervisor import (
+    Child,
+    DashboardServer,
+    Interrupted,
+    ServeError,
+    describe,
+    handle_signals,
+    open_in_browser,
+    wait_for_interrupt,
+)
 
 DEMO = Path(__file__).resolve().parent / "demo"
 
@@ -28,8 +38,10 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument("notebook", type=Path)
     serve.add_argument("--port", type=int, default=8866, help="port (default 8866)")
-    serve.add_argument("--key", default=os.environ.get("SSE_WIDGETS_KEY"),
-                       help="publish key for producers (default: $SSE_WIDGETS_KEY, else random)")
+    # No default from $SSE_WIDGETS_KEY: run from a Jupyter terminal, that is another
+    # server's key, and reusing it silently would be a surprise.
+    serve.add_argument("--key", help="publish key for producers (default: random per start; "
+                                     "set one to keep cron jobs working across restarts)")
     serve.set_defaults(func=run_serve)
 
     demo = subparsers.add_parser(
@@ -42,6 +54,7 @@ def register(subparsers: Any) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    """``sse-widgets serve NOTEBOOK``: the notebook as a Voila dashboard beside the hub."""
     notebook: Path = args.notebook
     if notebook.suffix != ".ipynb" or not notebook.is_file():
         print(f"sse-widgets serve: {notebook} is not a notebook file (.ipynb)", file=sys.stderr)
@@ -51,6 +64,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    """``sse-widgets demo``: the bundled dashboard, fed by the simulated workload."""
     root = Path(tempfile.mkdtemp(prefix="sse-widgets-demo-"))
     try:
         shutil.copy(DEMO / "dashboard.ipynb", root / "dashboard.ipynb")
@@ -62,26 +76,37 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def _run(server: DashboardServer, producer: list[str], no_browser: bool, producer_hint: bool) -> int:
+    """Start the server (and the producer), wait for Ctrl-C, stop everything in order.
+
+    Signals are handled for the whole run, start-up and shutdown included: a Ctrl-C while
+    the server boots still stops it, and one during shutdown only hurries it along.
+    """
     children: list[Child] = []
-    try:
-        print("Starting the dashboard server...", flush=True)
+    status = 1
+    with handle_signals() as stop:
         try:
-            server.start()
+            print("Starting the dashboard server...", flush=True)
+            server.start(stop=stop)
+            assert server.child is not None
+            if producer:
+                # The producer carries the server's marker too, so that its stray
+                # processes are found with the kernels' if its group is not enough.
+                env = {**os.environ, **server.producer_env, MARKER_ENV: server.marker}
+                children.append(Child("demo workload", producer, env, server.root))
+            print(describe(server, producer_hint), flush=True)
+            if not no_browser:
+                open_in_browser(server.dashboard_url)
+            status = wait_for_interrupt([server.child, *children], stop)
+            if status and not server.child.alive():
+                print(f"sse-widgets: the server's log ends with:\n{server.log_tail()}", file=sys.stderr)
         except ServeError as exc:
             print(f"sse-widgets: {exc}", file=sys.stderr)
-            return 1
-        assert server.child is not None
-        children.append(server.child)
-        if producer:
-            env = {**os.environ, **server.producer_env}
-            children.append(Child("demo workload", producer, env, server.root))
-        print(describe(server, producer_hint), flush=True)
-        if not no_browser:
-            open_in_browser(server.dashboard_url)
-        status = wait_for_interrupt(children)
-        print("\nStopping...", flush=True)
-        return status
-    finally:
-        for child in reversed(children):
-            child.stop()
-        server.stop()
+        except Interrupted:
+            status = 0
+        finally:
+            # After a Ctrl-C the terminal shows "^C": start on a line of our own.
+            print("\nStopping..." if stop.requested else "Stopping...", flush=True)
+            for child in reversed(children):
+                child.stop(stop=stop)
+            server.stop(stop)
+    return status

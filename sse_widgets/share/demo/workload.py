@@ -47,7 +47,7 @@ def train(run: int, rng: random.Random) -> None:
 
 def shard(job: tuple[int, int, str, int]) -> str | None:
     """One shard in a worker process: its own progress bar under the pipeline's."""
-    run, number, parent, seed = job
+    _run, number, parent, seed = job
     rng = random.Random(seed)
     records = rng.randint(60, 140)
     broken = rng.random() < 0.15

@@ -4,8 +4,8 @@
 // widget manager of JupyterLab, Notebook 7 or Voila); this module only draws its header.
 
 import "./style.css";
-import { ConnState, getRegistry } from "./stream";
-import { Model, h } from "./widget";
+import { getRegistry } from "./stream";
+import { Model, h, stateLabel } from "./widget";
 
 export default {
   render({ model, el }: { model: Model; el: HTMLElement }) {
@@ -20,16 +20,20 @@ export default {
     };
     showTitle();
     model.on("change:title", showTitle);
-    const show = (state: ConnState) => {
-      status.textContent = state;
+    const registry = getRegistry();
+    const show = () => {
+      const { state, transports } = registry.summary();
+      status.textContent = stateLabel(state, transports);
       status.dataset.state = state;
       root.dataset.state = state;
     };
-    // Listening does not subscribe: the header shows the state of the connection its
-    // sibling widgets share (there is one per page and server).
-    const off = getRegistry().connection().onState(show);
+    // Listening does not subscribe: the header shows what its sibling widgets show (one
+    // SSE connection per page and server, or each widget's comm), the worst state first.
+    const offWidgets = registry.watch(show);
+    const offPage = registry.connection().onState(show);
     return () => {
-      off();
+      offWidgets();
+      offPage();
       model.off("change:title", showTitle);
     };
   },

@@ -7,9 +7,13 @@
 // page never reuses an older, incompatible registry object's internals, it only reads
 // the plain data fields.
 //
-// Transport is pluggable (`TransportFactory`): the SSE transport below is the default; a
-// comm transport (events relayed by the kernel when there is no hub) can register under
-// another name and a connection picks it by `transport` key.
+// Transport is pluggable (`TransportFactory`): SSE is the default; the comm transport
+// (comm.ts) carries the events a kernel with no reachable hub sends its own widgets. Both
+// feed the same `Connection`, so ids, dedup, resets and states are shared.
+
+import { CommLink, commTransport } from "./comm";
+
+export { CommLink };
 
 export interface Envelope {
   id: string;
@@ -37,6 +41,8 @@ export interface SubscriberSpec {
   refreshTickets?(): void;
   /** Events seen so far: the id of the newest, for `last_event_id` reporting. */
   onCursor?(id: string): void;
+  /** This page has no hub to stream from (404), or may not use it (403 after fresh tickets). */
+  onUnavailable?(): void;
 }
 
 export interface Subscription {
@@ -45,6 +51,8 @@ export interface Subscription {
 
 export interface ConnectRequest {
   baseUrl: string;
+  /** What the transport needs besides the URL (the comm transport: the model's `CommLink`). */
+  context?: unknown;
   channels: string[];
   /** `null` = live only; `"0"` = from the oldest retained; else an `<epoch>-<seq>` id. */
   cursor: string | null;
@@ -67,11 +75,21 @@ export interface Transport {
 
 export type TransportFactory = (request: ConnectRequest, sink: TransportSink) => Transport;
 
-const REGISTRY_VERSION = 1;
+// 2: comm transport, `commConnection`, `watch`/`changed`/`summary`.
+const REGISTRY_VERSION = 2;
+
+export type TransportKind = "sse" | "comm";
+
+/** What the page's widgets show together (the dashboard header). */
+export interface PageSummary {
+  state: ConnState;
+  transports: TransportKind[];
+}
 
 interface Registry {
   version: number;
   transports: Record<string, TransportFactory>;
+  /** Keyed `"<transport> <baseUrl>"` (SSE, one per server) or `"comm <uid>"` (one per model). */
   connections: Map<string, Connection>;
   /** Live EventSource objects made by the SSE transport, for tests and debugging. */
   eventSources: Set<EventSource>;
@@ -80,6 +98,15 @@ interface Registry {
   /** Per-model stores, by the widget's `_uid`; the test hook reads chart data here. */
   stores: Map<string, any>;
   connection(baseUrl?: string, transport?: string): Connection;
+  /** The comm connection of one model (made on first call, dropped with `dropComm`). */
+  commConnection(uid: string, link: CommLink): Connection;
+  dropComm(uid: string): void;
+  /** Call `listener` whenever a widget's state or transport changes; returns the unsubscribe. */
+  watch(listener: () => void): () => void;
+  /** Stores call this when their state or transport changed. */
+  changed(): void;
+  /** The worst state among the page's widgets, and the transports they use. */
+  summary(): PageSummary;
 }
 
 // --- helpers -----------------------------------------------------------------------------
@@ -112,14 +139,18 @@ export function parseId(id: string): { epoch: string; seq: number } | null {
 
 // --- SSE transport -----------------------------------------------------------------------
 
-const sseTransport: TransportFactory = (request, sink) => {
-  const registry = getRegistry();
+export function streamUrl(request: ConnectRequest): string {
   const query = new URLSearchParams();
   for (const channel of request.channels) query.append("channel", channel);
   if (request.cursor !== null) query.set("last_event_id", request.cursor);
   for (const pattern of request.since) query.append("since", pattern);
   for (const ticket of request.tickets) query.append("ticket", ticket);
-  const url = `${request.baseUrl}sse-widgets/api/stream?${query}`;
+  return `${request.baseUrl}sse-widgets/api/stream?${query}`;
+}
+
+const sseTransport: TransportFactory = (request, sink) => {
+  const registry = getRegistry();
+  const url = streamUrl(request);
   const source = new EventSource(url, { withCredentials: true });
   registry.eventSources.add(source);
   registry.eventSourcesCreated += 1;
@@ -195,13 +226,21 @@ export class Connection {
   /** The cursor this transport started from; an event past it proves replay is done. */
   private connectSeq = -1;
   private failures = 0;
+  /** A transport of this connection has opened at least once. */
+  private everOpen = false;
+  /** No hub for this page (see `probe`): subscribers are sent elsewhere. */
+  unavailable = false;
+  private lastRequest: ConnectRequest | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(baseUrl: string, transportName = "sse") {
+  private readonly context: unknown;
+
+  constructor(baseUrl: string, transportName = "sse", context?: unknown) {
     this.baseUrl = baseUrl;
     this.transportName = transportName;
-    if (typeof window !== "undefined") {
+    this.context = context;
+    if (typeof window !== "undefined" && transportName === "sse") {
       window.addEventListener("online", () => this.retryNow());
     }
   }
@@ -225,7 +264,11 @@ export class Connection {
       this.idleTimer = null;
     }
     spec.onState?.(this.state);
-    this.schedule(RECONNECT_DEBOUNCE_MS);
+    if (this.unavailable) {
+      setTimeout(() => spec.onUnavailable?.(), 0);
+    } else {
+      this.schedule(RECONNECT_DEBOUNCE_MS);
+    }
     return {
       close: () => {
         this.subs.delete(sub);
@@ -299,18 +342,22 @@ export class Connection {
     let transport: Transport | null = null;
     const isCurrent = () => transport !== null && transport === this.transport;
     this.connects += 1;
+    const request: ConnectRequest = {
+      baseUrl: this.baseUrl,
+      context: this.context,
+      channels: [...patterns].sort(),
+      cursor: cursor ?? "0",
+      since: [...since].sort(),
+      tickets: [...tickets],
+    };
+    this.lastRequest = request;
     transport = factory(
-      {
-        baseUrl: this.baseUrl,
-        channels: [...patterns].sort(),
-        cursor: cursor ?? "0",
-        since: [...since].sort(),
-        tickets: [...tickets],
-      },
+      request,
       {
         open: () => {
           if (!isCurrent()) return;
           this.failures = 0;
+          this.everOpen = true;
           this.setState("live");
         },
         event: (event) => {
@@ -335,12 +382,41 @@ export class Connection {
       // Twice in a row before streaming: tickets may have expired; ask the kernels.
       for (const sub of this.subs) sub.spec.refreshTickets?.();
     }
+    // Never streamed: is there a hub for this page at all? EventSource hides the status.
+    if (!this.everOpen && this.transportName === "sse" && (this.failures === 1 || this.failures === 3)) {
+      this.probe(this.failures === 3);
+    }
     const offline =
       this.failures >= OFFLINE_AFTER_FAILURES ||
       (typeof navigator !== "undefined" && navigator.onLine === false);
     this.setState(offline ? "offline" : "reconnecting");
     const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.failures - 1));
     this.schedule(base / 2 + Math.random() * (base / 2));
+  }
+
+  /**
+   * Ask for the stream with `fetch`, which sees the status: 404 means no sse-widgets hub
+   * for this page (standalone Voila, an extension that is off); 401/403 once tickets were
+   * refreshed means this page may not read it. Either way its widgets use the comm.
+   */
+  private probe(refused: boolean): void {
+    const request = this.lastRequest;
+    if (request === null || typeof fetch !== "function") return;
+    const controller = new AbortController();
+    fetch(streamUrl(request), { credentials: "same-origin", signal: controller.signal })
+      .then((response) => {
+        controller.abort(); // a 200 is a live stream: one look at the status is enough
+        const status = response.status;
+        if (status === 404 || (refused && (status === 401 || status === 403))) this.giveUp();
+      })
+      .catch(() => undefined); // the network itself: keep retrying the stream
+  }
+
+  private giveUp(): void {
+    if (this.unavailable) return;
+    this.unavailable = true;
+    this.stop();
+    for (const sub of [...this.subs]) sub.spec.onUnavailable?.();
   }
 
   private reset(info: { epoch?: string; channel?: string }): void {
@@ -393,9 +469,10 @@ export function getRegistry(): Registry {
   const g = globalThis as any;
   const existing = g.__sseWidgets as Registry | undefined;
   if (existing && existing.version === REGISTRY_VERSION) return existing;
+  const watchers = new Set<() => void>();
   const registry: Registry = {
     version: REGISTRY_VERSION,
-    transports: { sse: sseTransport },
+    transports: { sse: sseTransport, comm: commTransport },
     connections: new Map(),
     eventSources: new Set(),
     eventSourcesCreated: 0,
@@ -408,6 +485,39 @@ export function getRegistry(): Registry {
         registry.connections.set(key, connection);
       }
       return connection;
+    },
+    commConnection(uid: string, link: CommLink) {
+      const key = `comm ${uid}`;
+      let connection = registry.connections.get(key);
+      if (!connection) {
+        connection = new Connection(`kernel:${uid}`, "comm", link);
+        registry.connections.set(key, connection);
+      }
+      return connection;
+    },
+    dropComm(uid: string) {
+      registry.connections.delete(`comm ${uid}`);
+    },
+    watch(listener: () => void) {
+      watchers.add(listener);
+      listener();
+      return () => watchers.delete(listener);
+    },
+    changed() {
+      for (const listener of watchers) listener();
+    },
+    summary() {
+      const order: ConnState[] = ["live", "connecting", "reconnecting", "offline"];
+      let worst = -1;
+      const transports = new Set<TransportKind>();
+      for (const store of registry.stores.values()) {
+        if (!store.joined) continue;
+        worst = Math.max(worst, order.indexOf(store.state));
+        transports.add(store.transport);
+      }
+      // No widget streams yet: show the page's SSE connection, as before.
+      const state = worst < 0 ? registry.connection().state : order[worst];
+      return { state, transports: [...transports].sort() };
     },
   };
   g.__sseWidgets = registry;

@@ -5,7 +5,7 @@
 // the same widget, or a re-render of the cell output, draws from what the model already
 // holds instead of replaying history.
 
-import { ConnState, Envelope, Subscription, getRegistry } from "./stream";
+import { CommLink, ConnState, Envelope, Subscription, TransportKind, getRegistry } from "./stream";
 
 /** The part of anywidget's model API the widgets use. */
 export interface Model {
@@ -27,6 +27,13 @@ export abstract class StreamStore {
   lastEventId = "";
   /** Events taken since the model was made (a test and debugging aid). */
   received = 0;
+  /** How events reach this widget: SSE from the hub, or the kernel's comm. */
+  transport: TransportKind = "sse";
+  /** Subscribed to a connection (it has channels). */
+  joined = false;
+  private link: CommLink | null = null;
+  /** The page has no hub this widget may stream from: use the comm whatever the kernel says. */
+  private noHub = false;
   private subscription: Subscription | null = null;
   private frame = 0;
   private views = new Set<() => void>();
@@ -41,7 +48,11 @@ export abstract class StreamStore {
   /** Called once the subclass is constructed. */
   start(): void {
     getRegistry().stores.set(this.uid, this);
+    // Listening now, in `initialize`: anywidget holds the model's messages until then, so
+    // the kernel's first replay is never missed.
+    this.link = new CommLink(this.model);
     this.model.on("change:channels", this.onChannels);
+    this.model.on("change:transport", this.onChannels);
     this.join();
   }
 
@@ -55,10 +66,21 @@ export abstract class StreamStore {
     return Array.isArray(channels) ? channels.filter((c) => typeof c === "string" && c) : [];
   }
 
+  /** The kernel says which (a hub, or with none reachable its widgets); a page with no hub overrides. */
+  private chooseTransport(): TransportKind {
+    return this.model.get("transport") === "comm" || this.noHub ? "comm" : "sse";
+  }
+
   private join(): void {
     const patterns = this.channels;
     if (patterns.length === 0) return;
-    const connection = getRegistry().connection();
+    const registry = getRegistry();
+    this.transport = this.chooseTransport();
+    const connection =
+      this.transport === "comm" && this.link
+        ? registry.commConnection(this.uid, this.link)
+        : registry.connection();
+    this.joined = true;
     this.subscription = connection.subscribe({
       patterns,
       tickets: () => {
@@ -77,15 +99,24 @@ export abstract class StreamStore {
       onState: (state) => {
         this.state = state;
         this.invalidate();
+        getRegistry().changed();
       },
       refreshTickets: () => this.model.send({ kind: "refresh_ticket" }),
       onCursor: (id) => this.cursor(id),
+      // The kernel publishes to a hub this page cannot reach: ask the kernel to send its
+      // events over the comm as well (it starts when the first widget asks).
+      onUnavailable: () => {
+        if (this.noHub) return;
+        this.noHub = true;
+        this.rejoin();
+      },
     });
   }
 
   private rejoin(): void {
     this.subscription?.close();
     this.subscription = null;
+    this.joined = false;
     this.clear();
     this.invalidate();
     this.join();
@@ -119,11 +150,17 @@ export abstract class StreamStore {
 
   dispose(): void {
     this.model.off("change:channels", this.onChannels);
+    this.model.off("change:transport", this.onChannels);
     this.subscription?.close();
     this.subscription = null;
+    this.joined = false;
+    this.link?.dispose();
+    this.link = null;
+    getRegistry().dropComm(this.uid);
     if (this.cursorTimer !== null) clearTimeout(this.cursorTimer);
     if (this.frame !== 0) cancelAnimationFrame(this.frame);
     getRegistry().stores.delete(this.uid);
+    getRegistry().changed();
   }
 }
 
@@ -211,14 +248,22 @@ export function frame(el: HTMLElement, store: StreamStore, kind: string): Frame 
         title.textContent = text;
         title.title = `channels: ${store.channels.join(", ")}`;
       }
-      if (store.state !== shownState) {
-        shownState = store.state;
-        status.textContent = store.state;
+      const shown = stateLabel(store.state, [store.transport]);
+      if (shown !== shownState) {
+        shownState = shown;
+        status.textContent = shown;
         status.dataset.state = store.state;
+        status.dataset.transport = store.transport;
         root.dataset.state = store.state;
+        root.dataset.transport = store.transport;
       }
     },
   };
+}
+
+/** The connection indicator's text: the state, and "comm" when the kernel's comm carries it. */
+export function stateLabel(state: ConnState, transports: TransportKind[]): string {
+  return transports.includes("comm") ? `${state} · comm` : state;
 }
 
 export function formatNumber(value: number): string {

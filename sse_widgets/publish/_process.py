@@ -1,4 +1,10 @@
-"""The process-wide transport: made on first use, replaced by connect(), renewed after fork, flushed at exit."""
+"""The process-wide transport: made on first use, replaced by connect(), renewed after fork, flushed at exit.
+
+Which one, decided once at first use: the hub's HTTP ``Transport`` when a hub is configured
+(and, in a kernel, answers a quick probe); in a Jupyter kernel with no reachable hub, the
+in-kernel ``LocalTransport`` (events go to this kernel's widgets over their comm); in any
+other process with no hub, None (progress draws text, other events are discarded).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,23 @@ import warnings
 from .._warnings import SSEWidgetsWarning
 from . import connection as _connection
 from .connection import Connection
+from .hubclient import probe
+from .local import LocalTransport
+from .mirror import Mirror
 from .transport import FlushReport, Transport
 
 #: How long the exit hook waits for queued events to reach the hub.
 EXIT_TIMEOUT = 5.0
 
+#: How long the first publishing call in a kernel waits for the hub to answer the probe.
+PROBE_TIMEOUT = 1.0
+
+AnyTransport = Transport | LocalTransport | Mirror
+
 _lock = threading.Lock()
-_transport: Transport | None = None
+_transport: AnyTransport | None = None
+#: This process was forked from the one that imported us: never a kernel, whatever it imported.
+_forked = False
 _resolved = False
 #: Events given up because no hub is configured, reported by flush().
 _no_hub_discarded = 0
@@ -26,23 +42,72 @@ _no_hub_warned = False
 NO_HUB = "no hub configured"
 
 
-def transport() -> Transport | None:
-    """The transport to publish through, or None when no hub is configured."""
+def transport() -> AnyTransport | None:
+    """The transport to publish through, or None when there is nowhere to publish."""
     t = _transport
     if t is not None or _resolved:
         return t
     return _resolve()
 
 
-def _resolve() -> Transport | None:
+def local() -> LocalTransport | None:
+    """The in-kernel transport when this kernel publishes to its own widgets, else None."""
+    t = transport()
+    if isinstance(t, Mirror):
+        return t.local
+    return t if isinstance(t, LocalTransport) else None
+
+
+def mirror() -> LocalTransport | None:
+    """In a kernel that publishes to a hub, also publish to its widgets from now on.
+
+    For widgets whose page cannot reach the hub (they ask over the comm). Returns the
+    in-kernel transport, or None outside a kernel.
+    """
+    global _transport
+    current = local()
+    if current is not None or not in_kernel():
+        return current
+    with _lock:
+        t = _transport
+        if isinstance(t, Transport):
+            _transport = Mirror(t, LocalTransport(reason="the page cannot reach the hub"))
+    return local()
+
+
+def in_kernel() -> bool:
+    """True in a running IPython kernel (one that can have widgets); imports nothing."""
+    if _forked:
+        return False
+    app = sys.modules.get("ipykernel.kernelapp")
+    return app is not None and bool(app.IPKernelApp.initialized())
+
+
+def _choose(conn: Connection | None) -> AnyTransport | None:
+    if not in_kernel():
+        return Transport(conn) if conn is not None else None
+    # A kernel can fall back to its widgets' comm, so it checks that the hub answers
+    # before relying on it: a remote or gateway kernel inherits a loopback URL it cannot
+    # reach, and a server without the extension (standalone Voila) has no endpoint.
+    why = "no hub configured" if conn is None else probe(conn, PROBE_TIMEOUT)
+    if why is None:
+        assert conn is not None
+        return Transport(conn)
+    return LocalTransport(reason=why)
+
+
+def _resolve() -> AnyTransport | None:
     global _transport, _resolved
     conn = _connection.current()
+    chosen = _choose(conn)  # outside the lock: the probe may take up to PROBE_TIMEOUT
     with _lock:
         if not _resolved:
-            _transport = Transport(conn) if conn is not None else None
+            _transport = chosen
             _resolved = True
-            if _transport is not None:
+            if isinstance(_transport, Transport):
                 _watch_multiprocessing_exit()
+        elif chosen is not None:
+            chosen.close()
         return _transport
 
 
@@ -83,7 +148,7 @@ def discard_without_hub(stacklevel: int) -> None:
         )
 
 
-def emit_warning(t: Transport, stacklevel: int) -> None:
+def emit_warning(t: AnyTransport, stacklevel: int) -> None:
     """Raise the transport's pending warning in the caller's thread, once."""
     with _lock:
         message, t.warning = t.warning, None
@@ -104,12 +169,16 @@ def flush(timeout: float | None) -> FlushReport:
 def _after_fork_in_child() -> None:
     # The parent's sender thread does not exist here, its lock may be held and its socket
     # is shared with the parent: start afresh, with the same connection, and an empty queue.
-    global _transport, _lock
+    # A kernel's comm belongs to the kernel: a forked child publishes as any worker does.
+    global _transport, _lock, _forked, _resolved
     _lock = threading.Lock()
-    old = _transport
-    _transport = Transport(old.connection) if old is not None else None
-    if _transport is not None:
+    _forked = True
+    old = _transport.hub if isinstance(_transport, Mirror) else _transport
+    if isinstance(old, Transport):
+        _transport = Transport(old.connection)
         _watch_multiprocessing_exit()
+    elif isinstance(old, LocalTransport):
+        _transport, _resolved = None, False  # rediscover, as a worker
 
 
 def _watch_multiprocessing_exit() -> None:
@@ -123,9 +192,9 @@ def _watch_multiprocessing_exit() -> None:
 
 
 def _at_exit() -> None:
-    t = _transport
-    if t is None:
-        return
+    t = _transport.hub if isinstance(_transport, Mirror) else _transport
+    if not isinstance(t, Transport):
+        return  # a kernel shutting down has no frontend left to send its widgets anything
     report = t.flush(EXIT_TIMEOUT)
     if report.undelivered or report.dropped:
         warnings.warn(

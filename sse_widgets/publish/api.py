@@ -10,6 +10,7 @@ from .. import protocol
 from . import _process
 from . import connection as _connection
 from .connection import Connection, HubConfigError
+from .local import LocalTransport
 from .transport import FlushReport
 
 DEFAULT_TICKET_TTL = 24 * 3600.0
@@ -61,6 +62,8 @@ class ConnectionInfo:
 
     connection: Connection | None
     show_key: bool = False
+    #: In a kernel with no reachable hub: why, for the message (events go to its widgets).
+    fallback: str | None = None
 
     @property
     def url(self) -> str | None:
@@ -90,6 +93,11 @@ class ConnectionInfo:
         return out
 
     def __str__(self) -> str:
+        if self.fallback is not None:
+            return (
+                f"no hub ({self.fallback}): events go to this kernel's widgets over their comm, "
+                "with a bounded history in the kernel for widgets shown later"
+            )
         if self.connection is None:
             return (
                 f"no hub: {protocol.URL_ENV} is not set and no single running Jupyter server was "
@@ -119,6 +127,8 @@ def connection_info(show_key: bool = False) -> ConnectionInfo:
         ``print()`` it for the ``export`` lines to run on another machine.
     """
     t = _process.transport()
+    if isinstance(t, LocalTransport):
+        return ConnectionInfo(None, show_key=show_key, fallback=t.reason or "unreachable")
     return ConnectionInfo(t.connection if t is not None else _connection.current(), show_key=show_key)
 
 
@@ -142,7 +152,7 @@ def ticket(channels: str | Iterable[str], ttl: float = DEFAULT_TICKET_TTL) -> st
     """
     patterns = [channels] if isinstance(channels, str) else list(channels)
     t = _process.transport()
-    conn = t.connection if t is not None else _connection.current()
+    conn = (t.connection if t is not None else None) or _connection.current()
     if conn is None or conn.key is None:
         raise HubConfigError(
             f"tickets are signed with the publish key, and this process has none: run in a kernel of "

@@ -11,6 +11,7 @@ from typing import Any
 from .. import protocol
 from .._warnings import SSEWidgetsWarning
 from . import _process
+from .local import LocalTransport
 from .transport import MAX_EVENT_BYTES
 
 NOTIFY_LEVELS = ("info", "success", "warning", "error")
@@ -185,10 +186,13 @@ def notify(
     data = {"level": level, "title": title or "", "message": message, "timeout_ms": timeout_ms}
     text = encode(name, "notify", data, "notify()")
     t = _process.transport()
-    if t is None:
+    if t is None or (isinstance(t, LocalTransport) and not t.watched(name)):
+        # Nowhere to show it (yet): say it on stderr too. In a kernel the history keeps it
+        # for a Toasts widget made later.
         heading = f"{title}: " if title else ""
         print(f"[{level}] {heading}{message}", file=sys.stderr, flush=True)
-        return
+        if t is None:
+            return
     if t.warning is not None:
         _process.emit_warning(t, stacklevel=2)
     _queue_urgent(t, text, stacklevel=2)
@@ -196,9 +200,13 @@ def notify(
 
 def _queue_urgent(t: Any, text: str, stacklevel: int) -> None:
     if not t.put_urgent(text, len(text)):
+        why = (
+            f"the hub at {t.connection.url} has been unreachable for a while"
+            if t.connection is not None
+            else "this kernel's widgets are not keeping up"
+        )
         warnings.warn(
-            f"sse-widgets: a notification was not queued because the queue is full (the hub at "
-            f"{t.connection.url} has been unreachable for a while): {text[:200]}",
+            f"sse-widgets: a notification was not queued because the queue is full ({why}): {text[:200]}",
             SSEWidgetsWarning,
             stacklevel=stacklevel + 1,
         )

@@ -93,3 +93,28 @@ def _reply(status: int, reason: str, data: bytes) -> Reply:
         if isinstance(body.get("message"), str) and body["message"]:
             message = body["message"]
     return Reply(status, message, delivered)
+
+
+def probe(connection: Connection, timeout: float = 1.0) -> str | None:
+    """None when the publish endpoint answers at ``connection``; else why it does not.
+
+    An ``OPTIONS`` request: Jupyter answers it without credentials and without a log line,
+    and only a server with the sse-widgets extension has the path. The key itself is
+    checked by the first real request (a refused key gets its own warning).
+    """
+    parts = urlsplit(connection.publish_url)
+    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = cls(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
+    try:
+        conn.request("OPTIONS", parts.path, headers={"User-Agent": "sse-widgets-publisher"})
+        response = conn.getresponse()
+        response.read()
+    except TRANSPORT_ERRORS as exc:
+        return f"cannot reach {connection.publish_url}: {exc or type(exc).__name__}"
+    finally:
+        conn.close()
+    if 200 <= response.status < 300:
+        return None
+    if response.status == 404:
+        return f"no sse-widgets extension at {connection.url} (404)"
+    return f"{connection.publish_url} answered {response.status}"

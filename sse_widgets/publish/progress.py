@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from .. import protocol
 from . import _process, _unwind
 from .events import check_channel
+from .local import LocalTransport
 from .textbar import TextBar
 
 PROGRESS_CHANNEL = "progress"
@@ -190,8 +191,11 @@ class progress:
         self._pid = os.getpid()
         if postfix is not None:
             self.set_postfix(postfix, refresh=False) if not isinstance(postfix, str) else self.set_postfix_str(postfix, False)
-        self._transport = _process.transport()
-        self._bar = None if self._transport is not None else TextBar(file, kwargs.get("ncols"), bool(ascii) if ascii is not None else None)
+        self._transport = t = _process.transport()
+        # Text on stderr where nothing else would show the bar: no hub at all, or a kernel
+        # publishing to its own widgets with none following this channel.
+        unseen = t is None or (isinstance(t, LocalTransport) and not t.watched(self.channel))
+        self._bar = TextBar(file, kwargs.get("ncols"), bool(ascii) if ascii is not None else None) if unseen else None
         if self.delay <= 0:
             self.refresh()
 
@@ -401,7 +405,7 @@ class progress:
                 _process.emit_warning(t, stacklevel=4)
             data = self._state("running", self.postfix, now)
             t.put_progress((self.channel, self.task), {"channel": self.channel, "type": "progress", "data": data}, 200 + len(self.desc) + len(self.postfix))
-        elif self._bar is not None:
+        if self._bar is not None:
             self._bar.draw(self.n, self.total, now - self._start, self.desc, self.unit, self.postfix)
 
     def _end(self, status: str, message: str, force: bool = False) -> None:
@@ -419,9 +423,9 @@ class progress:
             event = {"channel": self.channel, "type": "progress", "data": data}
             t.put_urgent(event, 200 + len(self.desc) + len(message), supersedes=(self.channel, self.task))
             top_level = self._parent_bar is None or self._parent_bar._pid != os.getpid()
-            if top_level and t.healthy and not force:
+            if top_level and t.healthy and not force and t.connection is not None:
                 t.wait(CLOSE_FLUSH_TIMEOUT)  # pool workers may be killed right after the task
-        elif self._bar is not None:
+        if self._bar is not None:
             self._bar.draw(self.n, self.total, now - self._start, self.desc, self.unit, message or self.postfix)
             self._bar.finish(self.leave or status != "done")
 

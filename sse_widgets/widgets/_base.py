@@ -1,4 +1,4 @@
-"""The base of every sse-widgets widget: channels, stream ticket, title, cursor, fallbacks."""
+"""The base of every sse-widgets widget: channels, stream ticket, transport, title, cursor, fallbacks."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import anywidget
 import traitlets
 
 from ..protocol import KEY_ENV, ProtocolError, check_pattern, mint_ticket
+from ..publish import _process
+from ._comm import WidgetSink
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -50,7 +52,11 @@ def as_patterns(channels: str | Iterable[str]) -> list[str]:
 
 
 class StreamWidget(anywidget.AnyWidget):
-    """Base class: a widget that follows channels of the hub through the page's shared stream.
+    """Base class: a widget that follows channels, from the hub or from its own kernel.
+
+    With a hub, the page's shared SSE stream carries the events. In a kernel with no
+    reachable hub (``transport == "comm"``), the kernel sends the events it publishes to
+    its widgets as custom comm messages, and keeps a bounded history for late views.
 
     Parameters
     ----------
@@ -68,15 +74,28 @@ class StreamWidget(anywidget.AnyWidget):
     last_event_id = traitlets.Unicode(
         "", help="id of the newest event the frontend has taken (synced back, ~1/s)"
     ).tag(sync=True)
+    transport = traitlets.Unicode(
+        "sse",
+        help="how this kernel publishes: 'sse' (to a hub, which the browser streams from) or "
+        "'comm' (no reachable hub: the kernel sends events to this widget itself)",
+    ).tag(sync=True)
     _uid = traitlets.Unicode().tag(sync=True)
 
     _kind = "widget"
+    _sink: WidgetSink | None = None
 
     def __init__(self, channels: str | Iterable[str] = (), **kwargs: Any) -> None:
         kwargs.setdefault("_uid", uuid.uuid4().hex)
+        local = _process.local()
+        # In the state the comm opens with, so the frontend never starts on the wrong path.
+        kwargs["transport"] = "comm" if local is not None else "sse"
         super().__init__(channels=as_patterns(channels), **kwargs)
         self._mint()
         self.on_msg(self._on_frontend_msg)
+        if local is not None:
+            # After super().__init__: the comm is open, so our messages follow its comm_open.
+            self._sink = WidgetSink(self)
+            local.attach(self._sink)
 
     @traitlets.validate("channels")
     def _valid_channels(self, proposal: dict[str, Any]) -> list[str]:
@@ -85,6 +104,10 @@ class StreamWidget(anywidget.AnyWidget):
     @traitlets.observe("channels")
     def _channels_changed(self, change: dict[str, Any]) -> None:
         self._mint()
+        local = _process.local() if self._sink is not None else None
+        if local is not None and self._sink is not None:
+            self._sink.follow(self.channels)
+            local.replay(self._sink)
 
     def _mint(self) -> None:
         key = os.environ.get(KEY_ENV)
@@ -99,8 +122,26 @@ class StreamWidget(anywidget.AnyWidget):
             self.ticket = ""
 
     def _on_frontend_msg(self, widget: Any, content: Any, buffers: Any) -> None:
-        if isinstance(content, dict) and content.get("kind") == "refresh_ticket":
+        kind = content.get("kind") if isinstance(content, dict) else None
+        if kind == "refresh_ticket":
             self._mint()
+        elif kind == "subscribe":
+            # A frontend that joined late (a reload, a Voila page connecting after the run)
+            # asks for the history it missed; or a page that cannot reach this kernel's hub
+            # asks for the events over the comm, which the kernel then sends as well.
+            local = _process.local() or _process.mirror()
+            if local is None:
+                return
+            if self._sink is None:
+                self._sink = WidgetSink(self)
+            local.replay(self._sink)
+
+    def close(self) -> None:
+        """Close the widget; the in-kernel transport stops sending to it."""
+        local = _process.local() if self._sink is not None else None
+        if local is not None and self._sink is not None:
+            local.detach(self._sink)
+        super().close()
 
     # --- representations where the widget cannot render (exported notebooks) ----------
 

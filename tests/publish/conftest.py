@@ -49,6 +49,12 @@ class FakeHub:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def do_OPTIONS(self) -> None:
+                # What a kernel's probe asks before it relies on the hub (publish/_process.py).
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 events = json.loads(body)

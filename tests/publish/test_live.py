@@ -185,3 +185,14 @@ def test_cli_fails_clearly_when_the_hub_refuses_or_is_away(live_server: JupyterS
     info = run_script("", live_server.env, *CLI, "info")
     assert info.returncode == 0 and live_server.key not in info.stdout and "SSE_WIDGETS_URL" in info.stdout
     assert json.dumps(live_server.url)[1:-1] in info.stdout
+
+
+def test_the_kernels_probe_finds_the_hub_and_says_why_when_there_is_none(live_server: JupyterServer) -> None:
+    from sse_widgets.publish.connection import Connection
+    from sse_widgets.publish.hubclient import probe
+
+    assert probe(Connection(live_server.url)) is None  # answered without credentials
+    missing = probe(Connection(live_server.url + "nowhere/"))
+    assert missing is not None and "no sse-widgets extension" in missing and "404" in missing
+    away = probe(Connection("http://127.0.0.1:9/"), timeout=2)
+    assert away is not None and "cannot reach" in away

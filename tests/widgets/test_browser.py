@@ -139,9 +139,12 @@ class Page:
         # A key press that lands before the notebook's kernel session is ready is lost (the
         # cell stays "[ ]"); pressing again until the cell is queued or ran is harmless.
         while time.monotonic() < deadline:
+            self.accept_kernel_dialog()
             try:
                 prompt.click(timeout=10_000)
             except playwright_api.TimeoutError:
+                if self.accept_kernel_dialog():
+                    continue  # the dialog came up after the check above and hid the cell
                 break
             self.page.keyboard.press("Shift+Enter")
             pressed = time.monotonic()
@@ -155,6 +158,18 @@ class Page:
         shot = Path(os.environ.get("TMPDIR", "/tmp")) / f"sse-widgets-{self.name}.png"
         self.page.screenshot(path=str(shot))
         raise AssertionError(f"cell {index} did not run; screenshot: {shot}")
+
+    def accept_kernel_dialog(self) -> bool:
+        """Answer JupyterLab's "Select Kernel" dialog with its default (the notebook's python3).
+
+        It shows now and then when a notebook opens before the kernel specs have loaded; left
+        alone, it blocks every key press and the cells never run.
+        """
+        accept = self.page.locator(".jp-Dialog:has-text('Select Kernel') .jp-mod-accept")
+        if accept.count() and accept.first.is_visible():
+            accept.first.click()
+            return True
+        return False
 
     def save(self) -> None:
         self.page.keyboard.press("Control+s")

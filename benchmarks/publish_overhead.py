@@ -82,7 +82,7 @@ def main() -> None:
     from servers import JupyterServer
     from tqdm import tqdm
 
-    import sse_widgets.publish as sw
+    import sse_widgets.publisher as sw
 
     for name in ("SSE_WIDGETS_URL", "SSE_WIDGETS_KEY"):
         os.environ.pop(name, None)

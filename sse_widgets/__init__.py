@@ -11,22 +11,23 @@ import importlib
 from typing import Any
 
 from ._warnings import SSEWidgetsWarning
+from .publisher import (
+    connect,
+    connection_info,
+    flush,
+    metric,
+    notify,
+    progress,
+    publish,
+    ticket,
+    tqdm,
+    trange,
+)
 
 __version__ = "0.1.0"
 
 # name -> module that defines it; resolved lazily by __getattr__ below.
 _LAZY: dict[str, str] = {
-    # kernel-side API (sse_widgets/publish/)
-    "publish": "sse_widgets.publish",
-    "metric": "sse_widgets.publish",
-    "notify": "sse_widgets.publish",
-    "progress": "sse_widgets.publish",
-    "tqdm": "sse_widgets.publish",
-    "trange": "sse_widgets.publish",
-    "flush": "sse_widgets.publish",
-    "connect": "sse_widgets.publish",
-    "connection_info": "sse_widgets.publish",
-    "ticket": "sse_widgets.publish",
     # widgets (sse_widgets/widgets/), which import anywidget
     "LiveChart": "sse_widgets.widgets",
     "ProgressBoard": "sse_widgets.widgets",
@@ -36,7 +37,26 @@ _LAZY: dict[str, str] = {
     "Dashboard": "sse_widgets.widgets",
 }
 
-__all__ = ["SSEWidgetsWarning", "__version__", *_LAZY]
+__all__ = [
+    "Dashboard",
+    "EventLog",
+    "LiveChart",
+    "ProgressBar",
+    "ProgressBoard",
+    "SSEWidgetsWarning",
+    "Toasts",
+    "__version__",
+    "connect",
+    "connection_info",
+    "flush",
+    "metric",
+    "notify",
+    "progress",
+    "publish",
+    "ticket",
+    "tqdm",
+    "trange",
+]
 
 
 def __getattr__(name: str) -> Any:

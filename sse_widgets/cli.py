@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from . import __version__
 
 #: Modules that each add subcommands with ``register(subparsers)``.
-COMMAND_MODULES: tuple[str, ...] = ("sse_widgets.publish.commands", "sse_widgets.share.commands")
+COMMAND_MODULES: tuple[str, ...] = ("sse_widgets.publisher.commands", "sse_widgets.share.commands")
 
 
 class UsageError(Exception):

@@ -13,7 +13,7 @@ import anywidget
 import traitlets
 
 from ..protocol import KEY_ENV, ProtocolError, check_pattern, mint_ticket
-from ..publish import _process
+from ..publisher import _process
 from ._comm import WidgetSink
 
 STATIC = Path(__file__).resolve().parent.parent / "static"

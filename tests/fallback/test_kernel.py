@@ -97,7 +97,7 @@ def test_without_widgets_nothing_heavy_is_imported_and_a_widget_made_later_catch
     assert first == "[]"
     assert "this kernel's widgets over their comm" in info and "no hub configured" in info
     out, messages = kernel.run("""
-        from sse_widgets.publish import publish  # sw.publish is shadowed by the subpackage (lead's lazy API)
+        from sse_widgets import publish
         chart = sw.LiveChart("late/train")
         publish("late/train", {"after": True})  # not a metric: the chart ignores it, the comm carries it
         sw.flush(10)
@@ -188,7 +188,7 @@ def test_a_forked_worker_of_the_kernel_publishes_as_any_worker_does(kernel: Loca
     out, _ = kernel.run("""
         import multiprocessing
         import sse_widgets as sw
-        from sse_widgets.publish import _process
+        from sse_widgets.publisher import _process
 
         def child(queue):
             queue.put(repr(_process.transport()))  # the kernel's comm is not the child's

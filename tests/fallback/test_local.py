@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-import sse_widgets.publish as sw
+import sse_widgets.publisher as sw
 from sse_widgets.protocol import pattern_regex
-from sse_widgets.publish import _process
-from sse_widgets.publish.kernelhistory import KernelHistory
-from sse_widgets.publish.local import NOT_JSON, LocalTransport
+from sse_widgets.publisher import _process
+from sse_widgets.publisher.kernelhistory import KernelHistory
+from sse_widgets.publisher.local import NOT_JSON, LocalTransport
 
 
 class FakeSink:
@@ -224,7 +224,7 @@ print(sorted(m for m in ("anywidget", "ipykernel", "ipywidgets", "traitlets") if
 def test_a_kernel_with_a_hub_also_feeds_widgets_whose_page_cannot_reach_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    from publish.conftest import FakeHub
+    from publisher.conftest import FakeHub
 
     for name in ("SSE_WIDGETS_URL", "SSE_WIDGETS_KEY", "JUPYTER_TOKEN"):
         monkeypatch.delenv(name, raising=False)

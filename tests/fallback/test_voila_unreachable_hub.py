@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from publish.conftest import FakeHub
+from publisher.conftest import FakeHub
 from widgets.test_browser import COUNT_EVENTSOURCES, notebook
 
 from .dashboard import charts, wait

@@ -8,10 +8,10 @@ import tracemalloc
 
 import pytest
 
-import sse_widgets.publish as sw
+import sse_widgets.publisher as sw
 from sse_widgets import SSEWidgetsWarning
-from sse_widgets.publish import _process, transport
-from sse_widgets.publish.outbox import QUEUE_FULL
+from sse_widgets.publisher import _process, transport
+from sse_widgets.publisher.outbox import QUEUE_FULL
 
 from .conftest import FakeHub
 

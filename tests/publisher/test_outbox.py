@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sse_widgets.publish.outbox import QUEUE_FULL, Outbox
+from sse_widgets.publisher.outbox import QUEUE_FULL, Outbox
 
 
 def names(items: list) -> list:  # type: ignore[type-arg]

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-import sse_widgets.publish as sw
-from sse_widgets.publish.textbar import format_line
+import sse_widgets.publisher as sw
+from sse_widgets.publisher.textbar import format_line
 
 from .conftest import FakeHub
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import sse_widgets.publish as sw
+import sse_widgets.publisher as sw
 from sse_widgets.protocol import verify_ticket
-from sse_widgets.publish import connection
+from sse_widgets.publisher import connection
 
 
 def test_environment_comes_first_and_the_url_is_normalised(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,15 +83,14 @@ def test_tickets_verify_with_the_key_and_need_one() -> None:
 
 def test_importing_the_publisher_loads_no_server_or_widget_library() -> None:
     code = (
-        "import sys, sse_widgets, sse_widgets.publish, sse_widgets.cli;"
+        "import sys, sse_widgets, sse_widgets.publisher, sse_widgets.cli;"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'tornado', 'jupyter_server', 'anywidget', 'traitlets', 'IPython'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 
-@pytest.mark.xfail(reason="the sse_widgets.publish subpackage shadows the publish function; fixed by renaming the subpackage")
 def test_sw_publish_is_the_function_even_after_the_subpackage_is_imported() -> None:
-    code = "import sse_widgets as sw, sse_widgets.publish; print(callable(sw.publish), callable(sw.metric))"
+    code = "import sse_widgets as sw, sse_widgets.publisher; print(callable(sw.publish), callable(sw.metric))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "True True"

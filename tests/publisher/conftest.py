@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sse_widgets.publish import _process
+from sse_widgets.publisher import _process
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-import sse_widgets.publish as sw
+import sse_widgets.publisher as sw
 from sse_widgets import SSEWidgetsWarning
 from sse_widgets.protocol import ProtocolError
 

@@ -42,7 +42,7 @@ def test_a_kernel_cell_with_progress_and_metrics_reaches_a_subscriber_in_order(l
     with Kernel(live_server) as kernel, SSEStream(live_server.url, ["k/progress", "k/train"], token=live_server.token) as stream:
         kernel.execute(textwrap.dedent("""
             import time
-            import sse_widgets.publish as sw
+            import sse_widgets.publisher as sw
             for step in sw.progress(range(20), desc="epoch 1", channel="k/progress", task="epoch1"):
                 time.sleep(0.02)
                 sw.metric("k/train", x=step, loss=1 / (step + 1))
@@ -62,7 +62,7 @@ def test_a_raising_loop_in_a_kernel_ends_failed_with_the_exception_message(live_
     with Kernel(live_server) as kernel:
         with pytest.raises(Exception, match="ValueError"):
             kernel.execute(textwrap.dedent("""
-                import sse_widgets.publish as sw
+                import sse_widgets.publisher as sw
                 for i in sw.progress(range(10), channel="k/fail", task="boom"):
                     if i == 5:
                         raise ValueError("bad batch 5")
@@ -78,7 +78,7 @@ def test_a_pool_of_four_workers_brings_four_tasks_to_their_totals(live_server: J
     with Kernel(live_server) as kernel:
         kernel.execute(textwrap.dedent("""
             import multiprocessing, time
-            import sse_widgets.publish as sw
+            import sse_widgets.publisher as sw
 
             def work(i):
                 for _ in sw.progress(range(50 + i), channel="k/pool", task=f"worker{i}"):
@@ -103,7 +103,7 @@ def test_with_the_hub_stopped_100k_metrics_finish_warn_once_and_stay_bounded(sta
     result = run_script(
         """
         import tracemalloc, warnings
-        import sse_widgets.publish as sw
+        import sse_widgets.publisher as sw
         from sse_widgets import SSEWidgetsWarning
         tracemalloc.start()
         with warnings.catch_warnings(record=True) as caught:
@@ -131,7 +131,7 @@ def test_a_script_finds_the_one_running_server_through_its_runtime_file(live_ser
     runtime = live_server.process_env["JUPYTER_RUNTIME_DIR"]
     result = run_script(
         """
-        import sse_widgets.publish as sw
+        import sse_widgets.publisher as sw
         print(sw.connection_info().source)
         for _ in sw.progress(range(3), channel="k/found", task="found"):
             pass
@@ -145,9 +145,9 @@ def test_a_script_finds_the_one_running_server_through_its_runtime_file(live_ser
 
 
 def test_tickets_minted_in_a_process_open_the_stream(live_server: JupyterServer) -> None:
-    result = run_script("import sse_widgets.publish as sw; print(sw.ticket(['k/tick/*'], ttl=60))", live_server.env)
+    result = run_script("import sse_widgets.publisher as sw; print(sw.ticket(['k/tick/*'], ttl=60))", live_server.env)
     ticket = result.stdout.strip()
-    run_script("import sse_widgets.publish as sw; sw.publish('k/tick/a', {'v': 1}); sw.flush(10)", live_server.env)
+    run_script("import sse_widgets.publisher as sw; sw.publish('k/tick/a', {'v': 1}); sw.flush(10)", live_server.env)
     with SSEStream(live_server.url, ["k/tick/a"], tickets=[ticket], last_event_id="0") as stream:
         assert stream.status == 200
         assert stream.read_count(1, timeout=10)[0].json["data"] == {"v": 1}
@@ -188,8 +188,8 @@ def test_cli_fails_clearly_when_the_hub_refuses_or_is_away(live_server: JupyterS
 
 
 def test_the_kernels_probe_finds_the_hub_and_says_why_when_there_is_none(live_server: JupyterServer) -> None:
-    from sse_widgets.publish.connection import Connection
-    from sse_widgets.publish.hubclient import probe
+    from sse_widgets.publisher.connection import Connection
+    from sse_widgets.publisher.hubclient import probe
 
     assert probe(Connection(live_server.url)) is None  # answered without credentials
     missing = probe(Connection(live_server.url + "nowhere/"))

@@ -18,17 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import chromium, require_built_js
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("SSE_WIDGETS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-STATIC = Path(__file__).resolve().parents[2] / "sse_widgets" / "static"
 UIS = ["lab", "notebook"]
 
 # The cells of the notebook in view (JupyterLab keeps other tabs in the DOM, hidden).
@@ -82,21 +77,13 @@ def notebook(*cells: str) -> str:
 
 @pytest.fixture(scope="module")
 def built() -> None:
-    missing = [n for n in ("chart", "progress", "toasts", "eventlog", "dashboard")
-               if not (STATIC / f"{n}.js").is_file()]
-    if missing:
-        pytest.fail(f"JS not built ({missing}): run 'npm ci && npm run build' in js/ "
-                    "or 'pip install .'")
+    require_built_js()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 class Page:

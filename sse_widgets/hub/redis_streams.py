@@ -144,9 +144,11 @@ class RedisBackend(Backend):
         while not self._closing:
             try:
                 reply: Any = await self._blocking.xread({live: f"{self._last_seq}-0"}, count=1000, block=5000)
-            except _UNREACHABLE as exc:
+            except Exception as exc:
                 if self._closing:
-                    return
+                    return  # whatever close() broke in the read is not an outage
+                if not isinstance(exc, _UNREACHABLE):
+                    raise
                 if self._connected:
                     self._connected = False
                     self._outages += 1

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from .kernelhistory import KernelHistory, NotEncodable, Record
 from .outbox import Outbox, Payload
+from .sender import QueuedSender
 from .transport import FlushReport
 
 #: Shortest time between two ticks: at most this many messages per widget per second.
@@ -74,7 +75,7 @@ def _message(history: KernelHistory, link: _Link, records: list[Record], replay:
     return content, payload
 
 
-class LocalTransport:
+class LocalTransport(QueuedSender):
     """Queues events from any thread; a daemon thread numbers them and sends them to widgets.
 
     It has the producer interface of ``Transport`` (``put``, ``put_progress``,
@@ -83,6 +84,7 @@ class LocalTransport:
     """
 
     connection = None
+    thread_name = "sse-widgets-comm-sender"
 
     def __init__(
         self,
@@ -94,19 +96,14 @@ class LocalTransport:
     ) -> None:
         if min_interval < 0 or messages_per_second <= 0:
             raise ValueError("min_interval must be >= 0 and messages_per_second > 0")
-        self.outbox = outbox or Outbox()
+        super().__init__(outbox)
         self.history = history or KernelHistory()
         self.min_interval = min_interval
         self.messages_per_second = messages_per_second
         #: Why there is no hub (for connection_info and messages).
         self.reason = reason
-        self._wake = threading.Condition(self.outbox.lock)
-        self._settle = threading.Condition(self.outbox.lock)
         self._links_lock = threading.Lock()
         self._links: dict[Sink, _Link] = {}
-        self._thread: threading.Thread | None = None
-        self._idle = False
-        self._closing = False
         self._in_tick = False
         self._replays_due = False
         self._next_tick = 0.0
@@ -156,30 +153,6 @@ class LocalTransport:
 
     # --- producer side (any thread), as Transport -----------------------------------
 
-    def _kick(self) -> None:
-        if self._idle:
-            self._idle = False
-            self._wake.notify()
-        elif self._thread is None:
-            self._start()
-
-    def put(self, payload: Payload, size: int) -> None:
-        self.outbox.put(payload, size)
-        if self._idle or self._thread is None:
-            with self.outbox.lock:
-                self._kick()
-
-    def put_progress(self, key: tuple[str, str], payload: Payload, size: int) -> None:
-        with self.outbox.lock:
-            self.outbox.put_progress(key, payload, size)
-            self._kick()
-
-    def put_urgent(self, payload: Payload, size: int, supersedes: tuple[str, str] | None = None) -> bool:
-        with self.outbox.lock:
-            queued = self.outbox.put_urgent(payload, size, supersedes)
-            self._kick()
-        return queued
-
     @property
     def healthy(self) -> bool:
         return True
@@ -219,10 +192,6 @@ class LocalTransport:
             self._wake.notify()
 
     # --- sender thread ----------------------------------------------------------------
-
-    def _start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="sse-widgets-comm-sender", daemon=True)
-        self._thread.start()
 
     def _run(self) -> None:
         lock = self.outbox.lock

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from dataclasses import dataclass, field
 from .connection import Connection
 from .hubclient import TRANSPORT_ERRORS, HubClient, Reply
 from .outbox import Outbox, Payload
+from .sender import QueuedSender
 
 #: The hub's default ``max_event_bytes``; larger events are refused at the call site.
 MAX_EVENT_BYTES = 64 * 1024
@@ -64,18 +64,13 @@ def serialise(payload: Payload) -> str:
     return payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
 
 
-class Transport:
-    """Queues events from any thread and delivers them from one daemon thread."""
+class Transport(QueuedSender):
+    """Queues events from any thread and delivers them to the hub from one daemon thread."""
 
     def __init__(self, connection: Connection, outbox: Outbox | None = None, timeout: float = 10.0) -> None:
+        super().__init__(outbox)
         self.connection = connection
-        self.outbox = outbox or Outbox()
         self._client = HubClient(connection, timeout=timeout)
-        self._wake = threading.Condition(self.outbox.lock)  # the sender waits on this
-        self._settle = threading.Condition(self.outbox.lock)  # flush() waits on this
-        self._thread: threading.Thread | None = None
-        self._idle = False
-        self._closing = False
         self._inflight: list[tuple[int, str]] = []
         self._flush_gen = 0  # flush requests made
         self._served_gen = 0  # flush requests an attempt has started for
@@ -88,34 +83,7 @@ class Transport:
         #: A message for the next publishing call to raise as SSEWidgetsWarning, once.
         self.warning: str | None = None
 
-    # --- producer side (any thread) -----------------------------------------------------
-
-    def _kick(self) -> None:
-        # Caller holds the lock. Only an idle sender needs waking; a busy one drains anyway.
-        if self._idle:
-            self._idle = False
-            self._wake.notify()
-        elif self._thread is None:
-            self._start()
-
-    def put(self, payload: Payload, size: int) -> None:
-        # No lock on this path (metric's): the sender sets _idle *before* it looks at the
-        # queue, so either it sees this event or this call sees _idle and wakes it.
-        self.outbox.put(payload, size)
-        if self._idle or self._thread is None:
-            with self.outbox.lock:
-                self._kick()
-
-    def put_progress(self, key: tuple[str, str], payload: Payload, size: int) -> None:
-        with self.outbox.lock:
-            self.outbox.put_progress(key, payload, size)
-            self._kick()
-
-    def put_urgent(self, payload: Payload, size: int, supersedes: tuple[str, str] | None = None) -> bool:
-        with self.outbox.lock:
-            queued = self.outbox.put_urgent(payload, size, supersedes)
-            self._kick()
-        return queued
+    # --- producer side (any thread; put, put_progress, put_urgent in QueuedSender) ------
 
     @property
     def healthy(self) -> bool:
@@ -172,10 +140,6 @@ class Transport:
             self._wake.notify()
 
     # --- sender thread ------------------------------------------------------------------
-
-    def _start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="sse-widgets-sender", daemon=True)
-        self._thread.start()
 
     def _run(self) -> None:
         lock = self.outbox.lock

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import sys
@@ -53,8 +54,19 @@ def register(subparsers: Any) -> None:
     demo.set_defaults(func=run_demo)
 
 
+def voila_missing(command: str) -> bool:
+    """Say how to install Voila when it is not (the dashboards would be a 404 page)."""
+    if importlib.util.find_spec("voila") is not None:
+        return False
+    print(f"sse-widgets {command}: Voila is not installed; pip install 'sse-widgets[voila]'",
+          file=sys.stderr)
+    return True
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """``sse-widgets serve NOTEBOOK``: the notebook as a Voila dashboard beside the hub."""
+    if voila_missing("serve"):
+        return 1
     notebook: Path = args.notebook
     if notebook.suffix != ".ipynb" or not notebook.is_file():
         print(f"sse-widgets serve: {notebook} is not a notebook file (.ipynb)", file=sys.stderr)
@@ -65,6 +77,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     """``sse-widgets demo``: the bundled dashboard, fed by the simulated workload."""
+    if voila_missing("demo"):
+        return 1
     root = Path(tempfile.mkdtemp(prefix="sse-widgets-demo-"))
     try:
         shutil.copy(DEMO / "dashboard.ipynb", root / "dashboard.ipynb")

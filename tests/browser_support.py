@@ -56,6 +56,7 @@ def chromium() -> Iterator[Any]:
     """A headless Chromium from /usr/bin (a test tool's own browser download fails here)."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
+        # Only on a machine set up by hand: scripts/test (and so CI) installs Chromium.
         pytest.skip(f"no Chromium at {CHROMIUM}")
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)

@@ -185,12 +185,6 @@ class LocalTransport(QueuedSender):
             self._delivered = 0
         return report
 
-    def close(self) -> None:
-        """Finish what is queued, then stop the thread."""
-        with self.outbox.lock:
-            self._closing = True
-            self._wake.notify()
-
     # --- sender thread ----------------------------------------------------------------
 
     def _run(self) -> None:

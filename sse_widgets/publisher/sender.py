@@ -53,6 +53,12 @@ class QueuedSender:
             self._kick()
         return queued
 
+    def close(self) -> None:
+        """Let the sender finish what is queued, then stop (e.g. when connect() replaces it)."""
+        with self.outbox.lock:
+            self._closing = True
+            self._wake.notify()
+
     def _start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
         self._thread.start()

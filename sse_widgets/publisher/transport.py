@@ -133,12 +133,6 @@ class Transport(QueuedSender):
         self._delivered = 0
         return report
 
-    def close(self) -> None:
-        """Let the sender finish what is queued, then stop (used when connect() replaces us)."""
-        with self.outbox.lock:
-            self._closing = True
-            self._wake.notify()
-
     # --- sender thread ------------------------------------------------------------------
 
     def _run(self) -> None:

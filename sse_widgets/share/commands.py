@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+from .links import ShareSettings, parse_duration, secret_fingerprint
 from .processes import MARKER_ENV
 from .supervisor import (
     Child,
@@ -24,6 +27,8 @@ from .supervisor import (
 )
 
 DEMO = Path(__file__).resolve().parent / "demo"
+#: Read for --share-secret, so that the secret need not appear in a process listing.
+SHARE_SECRET_ENV = "SSE_WIDGETS_SHARE_SECRET"
 
 
 def register(subparsers: Any) -> None:
@@ -31,6 +36,16 @@ def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     common.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    common.add_argument("--share-ttl", default="7d", metavar="DURATION",
+                        help="how long the share link works: seconds, or 90m, 12h, 7d, 2w "
+                             "(default 7d)")
+    common.add_argument("--share-secret", default=os.environ.get(SHARE_SECRET_ENV),
+                        metavar="SECRET",
+                        help="signs share links, so that they keep working across restarts "
+                             f"(default: ${SHARE_SECRET_ENV}, else random per start)")
+    common.add_argument("--rotate-share", action="store_true",
+                        help="invalidate every share link given out so far with this "
+                             "--share-secret, and print a new one")
 
     serve = subparsers.add_parser(
         "serve", parents=[common], help="share a notebook as a live Voila dashboard",
@@ -71,7 +86,11 @@ def run_serve(args: argparse.Namespace) -> int:
     if notebook.suffix != ".ipynb" or not notebook.is_file():
         print(f"sse-widgets serve: {notebook} is not a notebook file (.ipynb)", file=sys.stderr)
         return 2
-    server = DashboardServer(notebook.parent, notebook.name, args.port, args.ip, key=args.key)
+    share = share_settings(args)
+    if share is None:
+        return 2
+    server = DashboardServer(notebook.parent, notebook.name, args.port, args.ip, key=args.key,
+                             share=share)
     return _run(server, [], args.no_browser, producer_hint=True)
 
 
@@ -79,14 +98,57 @@ def run_demo(args: argparse.Namespace) -> int:
     """``sse-widgets demo``: the bundled dashboard, fed by the simulated workload."""
     if voila_missing("demo"):
         return 1
+    share = share_settings(args)
+    if share is None:
+        return 2
     root = Path(tempfile.mkdtemp(prefix="sse-widgets-demo-"))
     try:
         shutil.copy(DEMO / "dashboard.ipynb", root / "dashboard.ipynb")
-        server = DashboardServer(root, "dashboard.ipynb", args.port, args.ip)
+        server = DashboardServer(root, "dashboard.ipynb", args.port, args.ip, share=share)
         workload = [sys.executable, "-m", "sse_widgets.share.demo.workload"]
         return _run(server, workload, args.no_browser, producer_hint=False)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def share_settings(args: argparse.Namespace) -> ShareSettings | None:
+    """The share-link settings the options ask for; None (after saying why) if they are bad."""
+    command = args.func.__name__.removeprefix("run_")
+    try:
+        ttl = parse_duration(args.share_ttl)
+    except ValueError as exc:
+        print(f"sse-widgets {command}: --share-ttl: {exc}", file=sys.stderr)
+        return None
+    if not args.share_secret:
+        if args.rotate_share:
+            print(f"sse-widgets {command}: --rotate-share has nothing to do without "
+                  "--share-secret: a random secret already makes every start's links new",
+                  file=sys.stderr)
+        return ShareSettings(ttl=ttl)
+    state = rotation_state_file(args.share_secret)
+    if args.rotate_share:
+        # +1: a link minted in the same second as the rotation must not survive it.
+        not_before = int(time.time()) + 1
+        state.parent.mkdir(parents=True, exist_ok=True)
+        state.write_text(json.dumps({"not_before": not_before}))
+        print("Share links given out so far no longer work.", flush=True)
+    else:
+        try:
+            not_before = int(json.loads(state.read_text())["not_before"])
+        except FileNotFoundError:
+            not_before = 0
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"sse-widgets {command}: cannot read {state} ({exc}); remove it, or run "
+                  "with --rotate-share", file=sys.stderr)
+            return None
+    return ShareSettings(secret=args.share_secret, ttl=ttl, not_before=not_before)
+
+
+def rotation_state_file(secret: str) -> Path:
+    """Where the rotation floor of links signed with ``secret`` is kept, per user."""
+    from jupyter_core.paths import jupyter_data_dir
+
+    return Path(jupyter_data_dir()) / "sse_widgets" / "share" / f"{secret_fingerprint(secret)}.json"
 
 
 def _run(server: DashboardServer, producer: list[str], no_browser: bool, producer_hint: bool) -> int:

@@ -31,7 +31,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-from . import processes
+from . import links, processes
+from .links import ShareSettings
 
 GRACE_SECONDS = 15.0
 #: Kernels idle this long with no page connected are shut down: a viewer whose browser
@@ -151,13 +152,15 @@ class DashboardServer:
     """
 
     def __init__(self, root: Path, notebook: str, port: int, ip: str = "127.0.0.1", key: str | None = None,
-                 token: str | None = None, extra_args: list[str] | None = None, marker: str | None = None):
+                 token: str | None = None, extra_args: list[str] | None = None, marker: str | None = None,
+                 share: ShareSettings | None = None):
         self.root = root.resolve()
         self.notebook = notebook
         self.ip = ip
         self.port = port
         self.key = key or secrets.token_urlsafe(24)
         self.token = secrets.token_urlsafe(16) if token is None else token
+        self.share = share or ShareSettings()
         self.extra_args = extra_args or []
         self.marker = marker or processes.new_marker()
         self.runtime = Path(tempfile.mkdtemp(prefix="sse-widgets-serve-"))
@@ -173,8 +176,20 @@ class DashboardServer:
 
     @property
     def dashboard_url(self) -> str:
+        """The owner's link: it carries the Jupyter token, so it opens the whole server."""
         query = f"?token={self.token}" if self.token else ""
-        return f"{self.base}voila/render/{urllib.request.pathname2url(self.notebook)}{query}"
+        return f"{self.render_url}{query}"
+
+    @property
+    def render_url(self) -> str:
+        return f"{self.base}voila/render/{urllib.request.pathname2url(self.notebook)}"
+
+    @property
+    def share_url(self) -> str:
+        """The link to hand out: view this dashboard, nothing else, until it expires."""
+        credential = links.mint_link(self.share.secret, [self.notebook], self.share.ttl,
+                                     now=max(time.time(), self.share.not_before))
+        return f"{self.render_url}?{links.LINK_PARAM}={credential}"
 
     @property
     def producer_env(self) -> dict[str, str]:
@@ -204,8 +219,16 @@ class DashboardServer:
                 "base_url": "/",
                 "root_dir": str(self.root), "allow_root": True,
                 "default_url": f"/voila/render/{urllib.request.pathname2url(self.notebook)}",
+                # The share link's viewers: who they are, and the little they may do.
+                "identity_provider_class": "sse_widgets.server.viewers.ShareIdentityProvider",
+                "authorizer_class": "sse_widgets.server.viewers.ViewerAuthorizer",
+                "kernel_manager_class": "sse_widgets.server.viewers.ViewerKernelManager",
+                "kernel_websocket_connection_class": "sse_widgets.server.viewers.ViewerKernelConnection",
             },
             "IdentityProvider": {"token": self.token},
+            "ShareIdentityProvider": {
+                "share_secret": self.share.secret, "share_not_before": self.share.not_before,
+            },
             "SSEWidgetsApp": {"publish_key": self.key},
             "MappingKernelManager": {
                 "cull_idle_timeout": CULL_IDLE_SECONDS, "cull_interval": 300, "cull_connected": False,
@@ -264,7 +287,10 @@ def wait_for_interrupt(children: list[Child], stop: StopRequest) -> int:
 
 
 def describe(server: DashboardServer, producer_hint: bool = True) -> str:
-    lines = [f"Dashboard: {server.dashboard_url}"]
+    lines = [
+        f"Share (view only, {links.describe_ttl(server.share.ttl)}): {server.share_url}",
+        f"Owner (full access, keep private): {server.dashboard_url}",
+    ]
     if server.ip in ("0.0.0.0", "", "*", "::"):
         lines.append(f"  (listening on every address: from other machines use this one's name, port {server.port})")
     if producer_hint:

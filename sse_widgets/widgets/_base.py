@@ -83,6 +83,10 @@ class StreamWidget(anywidget.AnyWidget):
 
     _kind = "widget"
     _sink: WidgetSink | None = None
+    #: The only traits a page may change. Anyone viewing a page (a shared dashboard's
+    #: viewers too) can send the kernel widget updates; were ``channels`` among them, a
+    #: page could make the kernel mint a ticket for channels the dashboard never showed.
+    _frontend_writable: frozenset[str] = frozenset({"last_event_id"})
 
     def __init__(self, channels: str | Iterable[str] = (), **kwargs: Any) -> None:
         kwargs.setdefault("_uid", uuid.uuid4().hex)
@@ -108,6 +112,12 @@ class StreamWidget(anywidget.AnyWidget):
         if local is not None and self._sink is not None:
             self._sink.follow(self.channels)
             local.replay(self._sink)
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """Apply a page's update (ipywidgets calls this for them): writable traits only."""
+        allowed = {k: v for k, v in sync_data.items() if k in self._frontend_writable}
+        if allowed:
+            super().set_state(allowed)
 
     def _mint(self) -> None:
         key = os.environ.get(KEY_ENV)

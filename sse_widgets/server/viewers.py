@@ -82,10 +82,13 @@ def is_viewer(user: object) -> bool:
     return isinstance(user, ViewerUser)
 
 
-def _refused(message: str) -> web.HTTPError:
-    # HTTPError's log_message is what Jupyter's JSON errors carry as "message"; the reason
-    # is shown by HTML error pages.
-    return web.HTTPError(403, message, reason="View only")
+def _refused(handler: web.RequestHandler, message: str) -> web.HTTPError:
+    # The error page asks who is logged in; refused during the identity step, nobody is
+    # yet, and Jupyter raises if that was never said (the page would come out empty).
+    handler.current_user = handler._jupyter_current_user = None  # type: ignore[attr-defined]
+    # Jupyter's JSON errors show the log message; Voila's error page shows only the status
+    # line, so the reason carries it as well.
+    return web.HTTPError(403, message, reason=f"View only: {message}")
 
 
 def viewer_refusal(handler: web.RequestHandler, viewer: ViewerUser) -> str | None:
@@ -152,7 +155,7 @@ class ShareIdentityProvider(IdentityProvider):
             return None
         refusal = viewer_refusal(handler, viewer)
         if refusal is not None:
-            raise _refused(refusal)
+            raise _refused(handler, refusal)
         return viewer
 
     def _viewer(self, handler: web.RequestHandler) -> ViewerUser | None:
@@ -183,7 +186,7 @@ class ShareIdentityProvider(IdentityProvider):
             if cookie is not None:
                 return _viewer_user(verify_cookie(self.share_secret, cookie, self.share_not_before))
         except ShareRefused as exc:
-            raise _refused(str(exc)) from None
+            raise _refused(handler, str(exc)) from None
         return None
 
     def viewer_cookie_name(self, handler: web.RequestHandler) -> str:

@@ -110,14 +110,15 @@ def command_args() -> list[str]:
 
 class Command:
     """``sse-widgets ARGS`` in a session of its own (as a terminal's foreground job),
-    with Jupyter's per-user folders moved to a temporary directory."""
+    with Jupyter's per-user folders moved to a temporary directory (``env`` may name others)."""
 
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, env: dict[str, str] | None = None):
         self._tmp = tempfile.mkdtemp(prefix="sse-widgets-share-test-")
-        env = clean_env(
-            JUPYTER_RUNTIME_DIR=f"{self._tmp}/runtime", JUPYTER_CONFIG_DIR=f"{self._tmp}/config",
-            IPYTHONDIR=f"{self._tmp}/ipython", PYTHONUNBUFFERED="1",
-        )
+        env = clean_env(**{
+            "JUPYTER_RUNTIME_DIR": f"{self._tmp}/runtime", "JUPYTER_CONFIG_DIR": f"{self._tmp}/config",
+            "JUPYTER_DATA_DIR": f"{self._tmp}/data", "IPYTHONDIR": f"{self._tmp}/ipython",
+            "PYTHONUNBUFFERED": "1", **(env or {}),
+        })
         self.process = subprocess.Popen(
             [*command_args(), *args], env=env, cwd=REPO, start_new_session=True,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

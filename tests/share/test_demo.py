@@ -39,7 +39,9 @@ def test_demo_page_moves_and_ctrl_c_stops_every_process_it_started(browser: Any)
     demo = Command("demo", "--no-browser", "--port", str(free_port()))
     page: WidgetPage | None = None
     try:
-        url = demo.wait_for(r"Dashboard: (\S+)").group(1)
+        url = demo.wait_for(r"^Share \(view only[^)]*\): (\S+)").group(1)
+        assert "share_token=" in url and "token=" not in url.replace("share_token=", "")
+        demo.wait_for(r"^Owner \(full access, keep private\): \S+\?token=")
         page = WidgetPage(browser)
         page.page.goto(url)
         page.wait(CHART_HAS, ["train", 1], timeout=90_000)

@@ -1,6 +1,6 @@
 """``sse-widgets serve`` for real: Voila pages in Chromium, a producer in another process.
 
-Two viewers watch while ``notebooks/producer.py`` (run with the two variables ``serve``
+Every viewer opens the share link, as the people it is sent to would. Two viewers watch while ``notebooks/producer.py`` (run with the two variables ``serve``
 printed, as a user would in another shell) publishes; both see the same points and bars.
 A third viewer who comes after the producer finished gets the whole history, and so does
 a reload. Ctrl-C then stops the command and everything it started: the Jupyter server and
@@ -66,13 +66,17 @@ def test_two_viewers_a_producer_a_late_viewer_a_reload_then_ctrl_c_stops_everyth
     serve = Command("serve", str(NOTEBOOKS / "voila_dashboard.ipynb"), "--no-browser", "--port", str(port))
     pages: list[WidgetPage] = []
     try:
-        url = serve.wait_for(r"Dashboard: (\S+)").group(1)
+        # Viewers get the share link; the owner's (with the server's token) stays private.
+        url = serve.wait_for(r"^Share \(view only, valid 1 week\): (\S+)").group(1)
+        owner = serve.wait_for(r"^Owner \(full access, keep private\): (\S+)").group(1)
         exports = {name: serve.wait_for(rf"export {name}=(\S+)").group(1)
                    for name in ("SSE_WIDGETS_URL", "SSE_WIDGETS_KEY")}
         base = f"http://127.0.0.1:{port}/"
-        assert url.startswith(f"{base}voila/render/voila_dashboard.ipynb?token=")
+        assert url.startswith(f"{base}voila/render/voila_dashboard.ipynb?share_token=")
+        assert owner.startswith(f"{base}voila/render/voila_dashboard.ipynb?token=")
         assert exports["SSE_WIDGETS_URL"] == base
-        token = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["token"][0]
+        token = urllib.parse.parse_qs(urllib.parse.urlsplit(owner).query)["token"][0]
+        assert token not in url
 
         pages = [open_dashboard(browser, url), open_dashboard(browser, url)]
 

@@ -54,7 +54,7 @@ def test_ctrl_c_while_the_server_starts_stops_it() -> None:
         tree = wait_until(server_started, 60, lambda: f"no server started: {serve.output}")
         serve.interrupt()
         assert serve.wait(60) == 0, serve.output
-        assert "Dashboard:" not in serve.output
+        assert "Share (view only" not in serve.output
         assert still_running(tree) == []
     finally:
         serve.kill_all()
@@ -93,7 +93,7 @@ def test_export_lines_are_shell_quoted() -> None:
 def test_a_crashed_server_ends_the_command_and_leaves_no_kernel_behind() -> None:
     serve = Command("serve", str(NOTEBOOKS / "voila_dashboard.ipynb"), "--no-browser", "--port", str(free_port()))
     try:
-        url = serve.wait_for(r"Dashboard: (\S+)").group(1)
+        url = serve.wait_for(r"^Owner \(full access, keep private\): (\S+)").group(1)
         base, token = url.split("voila/render/")[0], url.split("token=")[1]
         request = urllib.request.Request(f"{base}api/kernels", data=b"{}", method="POST",
                                          headers={"Authorization": f"token {token}"})

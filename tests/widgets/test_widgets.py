@@ -37,6 +37,22 @@ def test_frontend_asks_for_a_fresh_ticket(key: str) -> None:
     assert verify_ticket(key, board.ticket) == ["jobs"]
 
 
+def test_a_page_cannot_widen_the_channels_its_ticket_covers(key: str) -> None:
+    """Anyone viewing a page (a shared dashboard's viewers too) can send widget updates;
+    the kernel applies only the cursor, so no update makes it mint a wider ticket."""
+    chart = sw.LiveChart("train", series=["loss"])
+    ticket = chart.ticket
+    # What ipywidgets does with a frontend's {"method": "update"} message.
+    chart.set_state({"channels": ["*"], "ticket": "forged", "transport": "comm",
+                     "last_event_id": "e-7"})
+    assert chart.channels == ["train"]
+    assert chart.ticket == ticket and verify_ticket(key, chart.ticket) == ["train"]
+    assert chart.transport == "sse"
+    assert chart.last_event_id == "e-7"
+    chart._on_frontend_msg(chart, {"kind": "refresh_ticket"}, [])
+    assert verify_ticket(key, chart.ticket) == ["train"]
+
+
 def test_channels_accept_one_string_or_a_list_and_reject_bad_names() -> None:
     assert sw.LiveChart("train").channels == ["train"]
     assert sw.EventLog(["a", "b/*"]).channels == ["a", "b/*"]

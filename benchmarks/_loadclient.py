@@ -11,7 +11,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 _T_RE = re.compile(rb'"t":\s*([0-9]+\.[0-9]+)')

@@ -47,7 +47,7 @@ class Server:
 
     def start(self, timeout: float = 180) -> Server:
         args, env, cwd = self.command()
-        self.log = open(self.tmp / "server.log", "ab")
+        self.log = open(self.tmp / "server.log", "ab")  # noqa: SIM115 - open while it runs; closed in stop()
         self.process = subprocess.Popen(args, env={**os.environ, **env}, cwd=cwd, stdout=self.log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
@@ -76,6 +76,8 @@ class Server:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
+        if getattr(self, "log", None):
+            self.log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

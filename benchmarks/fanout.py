@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _loadclient import blast, steady  # noqa: E402
-from _servers import (  # noqa: E402
+from _loadclient import blast, steady
+from _servers import (
     Nchan,
     SeedExpress,
     SeedPython,
@@ -51,7 +51,7 @@ def run_one(make: type[Server], args: argparse.Namespace) -> dict[str, dict[str,
                 results[scenario] = asyncio.run(blast(target, args.subscribers, args.events, args.batch))
             else:
                 results[scenario] = asyncio.run(steady(target, args.subscribers, args.rate, 10, args.duration))
-        except Exception as exc:  # one peer failing must not lose the others' figures
+        except Exception as exc:  # noqa: BLE001 - one peer failing must not lose the others' figures
             print(f"{make.name} {scenario}: failed: {exc}", file=sys.stderr)
         finally:
             server.stop()

@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 from sse_client import ParsedEvent, SSEParser
 
-from sse_widgets.hub import Backend, BufferSink, EventTooLarge, Hub, HubFull, InvalidEvent, MemoryBackend
+from sse_widgets.hub import (
+    Backend,
+    BufferSink,
+    EventTooLarge,
+    Hub,
+    HubFull,
+    InvalidEvent,
+    MemoryBackend,
+)
 from sse_widgets.protocol import ProtocolError
 
 

@@ -71,11 +71,10 @@ def test_a_raising_loop_body_ends_failed_and_the_exception_goes_on(fake_hub: Fak
 
 def test_inside_a_with_block_the_failure_carries_the_exception_message(fake_hub: FakeHub) -> None:
     sw.connect(fake_hub.url, "k")
-    with pytest.raises(RuntimeError, match="out of memory"):
-        with sw.progress(range(10), task="w") as bar:
-            for i in bar:
-                if i == 2:
-                    raise RuntimeError("out of memory")
+    with pytest.raises(RuntimeError, match="out of memory"), sw.progress(range(10), task="w") as bar:
+        for i in bar:
+            if i == 2:
+                raise RuntimeError("out of memory")
     sw.flush(5)
     assert final(fake_hub, "w")["status"] == "failed"
     assert final(fake_hub, "w")["message"] == "RuntimeError: out of memory"

@@ -64,7 +64,8 @@ def test_a_refused_key_warns_once_drops_and_reports(fake_hub: FakeHub) -> None:
     report = sw.flush(10)
     assert report.dropped == {"refused by the hub (403)": 1}
     assert "refused the credential" in (report.error or "")
-    with pytest.warns(SSEWidgetsWarning, match="refused the credential") as caught:
+    # Two calls in one block on purpose: they warn once in all.
+    with pytest.warns(SSEWidgetsWarning, match="refused the credential") as caught:  # noqa: PT031
         sw.publish("c", 2)
         sw.publish("c", 3)
     assert len(caught) == 1
@@ -96,7 +97,8 @@ def test_unreachable_hub_never_raises_in_the_loop_warns_once_and_stays_bounded()
     sw.connect(f"http://127.0.0.1:{closed_port()}/", "k")
     tracemalloc.start()
     try:
-        with pytest.warns(SSEWidgetsWarning, match="cannot reach the hub") as caught:
+        # Many calls in one block on purpose: they warn once in all.
+        with pytest.warns(SSEWidgetsWarning, match="cannot reach the hub") as caught:  # noqa: PT031
             for i in range(100_000):
                 sw.metric("train", x=i, loss=0.5, acc=0.9)
             report = sw.flush(5)

@@ -2,7 +2,9 @@
 
 Counting is cheap on purpose (blank-line separators in the raw bytes), so that the client
 is not what is measured; a few sampled subscribers also read each event's publish time
-for latency.
+for latency. The client runs on uvloop where it is installed (the ``bench`` extra), and
+each scenario reports the CPU share the client itself used (``client_cpu``, of one core):
+near 1.0, the client is the bottleneck and the peers are not told apart by their servers.
 """
 
 from __future__ import annotations
@@ -11,8 +13,28 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from _report import CpuShare
+
+try:
+    import uvloop
+except ImportError:  # the plain asyncio loop: heavier, so more of the figures is the client
+    uvloop = None
+
+T = TypeVar("T")
+
+#: The event loop the client runs on, for the table's caption.
+LOOP = "uvloop" if uvloop is not None else "asyncio"
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a scenario on uvloop where installed, else on asyncio's default loop."""
+    if uvloop is not None:
+        return uvloop.run(coroutine)
+    return asyncio.run(coroutine)
 
 _T_RE = re.compile(rb'"t":\s*([0-9]+\.[0-9]+)')
 
@@ -170,10 +192,11 @@ async def blast(target: Target, subscribers: int, events: int, batch: int, sampl
     publisher = Publisher(target)
     await publisher.open()
     start = time.perf_counter()
-    for i in range(0, events, batch):
-        await publisher.publish([payload(i + k) for k in range(batch)])
-    expected = subscribers * events
-    done = await wait_for(lambda: sum(s.count for s in subs) - sum(base) >= expected, 120)
+    with CpuShare() as cpu:
+        for i in range(0, events, batch):
+            await publisher.publish([payload(i + k) for k in range(batch)])
+        expected = subscribers * events
+        done = await wait_for(lambda: sum(s.count for s in subs) - sum(base) >= expected, 120)
     elapsed = time.perf_counter() - start
     delivered = sum(s.count for s in subs) - sum(base)
     publisher.close()
@@ -182,6 +205,8 @@ async def blast(target: Target, subscribers: int, events: int, batch: int, sampl
     return {
         "delivered_per_s": delivered / elapsed,
         "complete": float(done),
+        "delivered_fraction": delivered / max(1, expected),
+        "client_cpu": cpu.share,
         "p50_ms": percentile(latencies, 0.5) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
     }
@@ -197,15 +222,16 @@ async def steady(target: Target, subscribers: int, rate: int, batch: int, durati
     sent = 0
     start = time.perf_counter()
     next_at = start
-    while time.perf_counter() - start < duration:
-        await publisher.publish([payload(sent + k) for k in range(batch)])
-        sent += batch
-        next_at += interval
-        delay = next_at - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-    elapsed = time.perf_counter() - start
-    await wait_for(lambda: sum(s.count for s in subs) - base >= sent * subscribers, 10)
+    with CpuShare() as cpu:
+        while time.perf_counter() - start < duration:
+            await publisher.publish([payload(sent + k) for k in range(batch)])
+            sent += batch
+            next_at += interval
+            delay = next_at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        elapsed = time.perf_counter() - start
+        await wait_for(lambda: sum(s.count for s in subs) - base >= sent * subscribers, 10)
     delivered = sum(s.count for s in subs) - base
     publisher.close()
     for s in subs:
@@ -213,6 +239,7 @@ async def steady(target: Target, subscribers: int, rate: int, batch: int, durati
     return {
         "sustained_events_per_s": sent / elapsed,
         "delivered_fraction": delivered / max(1, sent * subscribers),
+        "client_cpu": cpu.share,
         "p50_ms": percentile(latencies, 0.5) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
     }

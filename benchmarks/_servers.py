@@ -30,6 +30,8 @@ class Server:
     """A server subprocess on 127.0.0.1:``port``, in its own process group."""
 
     name = "server"
+    #: The row's label in the README's table.
+    label = "server"
 
     def __init__(self) -> None:
         self.port = free_port()
@@ -47,7 +49,7 @@ class Server:
 
     def start(self, timeout: float = 180) -> Server:
         args, env, cwd = self.command()
-        self.log = open(self.tmp / "server.log", "ab")
+        self.log = open(self.tmp / "server.log", "ab")  # noqa: SIM115 - open while it runs; closed in stop()
         self.process = subprocess.Popen(args, env={**os.environ, **env}, cwd=cwd, stdout=self.log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
@@ -76,6 +78,8 @@ class Server:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
+        if getattr(self, "log", None):
+            self.log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -83,6 +87,7 @@ class SSEWidgets(Server):
     """sse-widgets inside a real ``jupyter server``."""
 
     name = "sse-widgets"
+    label = "sse-widgets (in a Jupyter server)"
 
     def __init__(self, extra: list[str] = (), token: str | None = None, key: str | None = None) -> None:  # type: ignore[assignment]
         super().__init__()
@@ -113,6 +118,7 @@ def _seed_bodies(items: list[dict[str, object]]) -> list[bytes]:
 
 class SeedExpress(Server):
     name = "seed-express"
+    label = "seed-express (Node/Express)"
 
     def command(self) -> tuple[list[str], dict[str, str], Path]:
         work = self.tmp / "app"
@@ -128,6 +134,7 @@ class SeedExpress(Server):
 
 class SeedPython(Server):
     name = "seed-python"
+    label = "seed-python (Starlette)"
 
     def command(self) -> tuple[list[str], dict[str, str], Path]:
         return [sys.executable, str(BASELINES / "seed-python" / "server.py")], {"PORT": str(self.port)}, self.tmp
@@ -141,6 +148,7 @@ class Nchan(Server):
     """nginx + Nchan, one worker; one message per publish request."""
 
     name = "nchan"
+    label = "nchan (nginx, C; one message per request)"
 
     def command(self) -> tuple[list[str], dict[str, str], Path]:
         (self.tmp / "tmp").mkdir()
@@ -177,6 +185,7 @@ class SSEWidgetsRedis(Server):
     subscribers spread over them, the publisher on the first."""
 
     name = "sse-widgets+redis"
+    label = "sse-widgets, backend=redis"
     servers = 1
 
     def __init__(self) -> None:
@@ -207,4 +216,5 @@ class SSEWidgetsRedis(Server):
 
 class SSEWidgetsRedisPair(SSEWidgetsRedis):
     name = "sse-widgets+redis x2"
+    label = "sse-widgets, 2 servers on one Redis"
     servers = 2

@@ -1,27 +1,35 @@
 """Fan-out benchmark: sse-widgets against the seed's Express and Starlette designs (and
 Nchan where installed), same loads, same client, one run. Prints a markdown table.
 
-    python benchmarks/fanout.py [--subscribers 1000] [--only sse-widgets,seed-express]
+    python benchmarks/fanout.py [--subscribers 1000] [--repeats 3] [--only sse-widgets,seed-express]
+    python benchmarks/fanout.py --markdown     # only what the README carries, to paste as is
 
 blast:  N subscribers; 2,000 events published in 100-event batches, each request waiting
         for its reply; delivered events/s (deliveries over all subscribers) and
-        publish-to-receive latency (p50/p99, from 20 sampled subscribers).
+        publish-to-receive latency (p50/p99, from 20 sampled subscribers). A blast that
+        has not delivered everything within 120 s says so in its cell.
 steady: N subscribers; 1,000 events/s offered as 10-event batches every 10 ms by a
         publisher that waits for each reply; the event rate actually sustained, the share
         delivered, and p50/p99 latency.
+
+Each figure is the median over ``--repeats`` runs (peers interleaved, so that a busy spell
+on the machine falls on all of them), with the largest deviation of a run from it. The
+"client CPU" column is the load client's own CPU share of one core: near 100%, the client
+is what limits the row. A peer that fails to start or run loses only its own cells.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _loadclient import blast, steady  # noqa: E402
-from _servers import (  # noqa: E402
+from _loadclient import LOOP, blast, run, steady
+from _report import cell, note, run_line, table
+from _servers import (
     Nchan,
     SeedExpress,
     SeedPython,
@@ -41,21 +49,104 @@ SERVERS = {
 }
 
 
-def run_one(make: type[Server], args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    results = {}
+Results = dict[str, list[dict[str, float]]]
+
+
+def run_one(make: type[Server], args: argparse.Namespace, results: Results) -> None:
+    """One repeat of both scenarios on a fresh server each, appended to ``results``."""
     for scenario in ("blast", "steady"):
-        server = make().start()
+        server: Server | None = None
         try:
+            server = make()
+            server.start()
             target = server.target()
             if scenario == "blast":
-                results[scenario] = asyncio.run(blast(target, args.subscribers, args.events, args.batch))
+                figures = run(blast(target, args.subscribers, args.events, args.batch))
             else:
-                results[scenario] = asyncio.run(steady(target, args.subscribers, args.rate, 10, args.duration))
-        except Exception as exc:  # one peer failing must not lose the others' figures
-            print(f"{make.name} {scenario}: failed: {exc}", file=sys.stderr)
+                figures = run(steady(target, args.subscribers, args.rate, 10, args.duration))
+            results.setdefault(scenario, []).append(figures)
+            note(f"  {make.name} {scenario}: " + ", ".join(f"{k}={v:.4g}" for k, v in figures.items()))
+        except Exception as exc:  # noqa: BLE001 - one peer failing must not lose the others' figures
+            note(f"  {make.name} {scenario}: failed: {type(exc).__name__}: {exc}")
         finally:
-            server.stop()
-    return results
+            if server is not None:
+                server.stop()
+
+
+def values(runs: list[dict[str, float]], key: str) -> list[float]:
+    return [r[key] for r in runs if key in r]
+
+
+def blast_rate(runs: list[dict[str, float]]) -> str:
+    """The delivery rate, or what an unfinished blast delivered: it has no rate to report."""
+    if not runs:
+        return "failed"
+    unfinished = [r for r in runs if not r.get("complete")]
+    if unfinished:
+        worst = min(r["delivered_fraction"] for r in unfinished)
+        return f"unfinished in {len(unfinished)}/{len(runs)} runs ({worst:.1%} delivered)"
+    return cell(values(runs, "delivered_per_s"), ",.0f")
+
+
+def client_cpu(runs: list[dict[str, float]]) -> str:
+    return cell([100 * v for v in values(runs, "client_cpu")], ".0f", "%")
+
+
+def report(table_: dict[str, Results], args: argparse.Namespace) -> str:
+    """The markdown the README carries: the run line, the table and the comparisons."""
+    rows = []
+    for name, result in table_.items():
+        b, s = result.get("blast", []), result.get("steady", [])
+        rows.append([
+            SERVERS[name].label, blast_rate(b),
+            cell(values(b, "p50_ms"), ".1f"), cell(values(b, "p99_ms"), ".1f"), client_cpu(b),
+            cell(values(s, "sustained_events_per_s"), ",.0f"),
+            cell([100 * v for v in values(s, "delivered_fraction")], ".1f", "%"),
+            cell(values(s, "p50_ms"), ".1f"), cell(values(s, "p99_ms"), ".1f"), client_cpu(s),
+        ])
+    out = [
+        run_line(args.repeats),
+        "",
+        (f"{args.subscribers:,} subscribers. *blast*: {args.events:,} events in {args.batch}-event "
+        f"batches. *steady*: {args.rate:,} events/s offered as 10-event batches for "
+        f"{args.duration:g} s. Load client: Python on {LOOP}, on the same machine."),
+        "",
+        table(["server", "blast delivered/s", "blast p50 ms", "blast p99 ms", "blast client CPU",
+               "steady sustained ev/s", "steady delivered", "steady p50 ms", "steady p99 ms",
+               "steady client CPU"], "lrrrrrrrrr", rows),
+    ]
+
+    def median_of(name: str, scenario: str, key: str) -> float | None:
+        runs = table_.get(name, {}).get(scenario, [])
+        if not runs or any(not r.get("complete", 1.0) for r in runs):
+            return None
+        found = sorted(values(runs, key))
+        return found[len(found) // 2] if found else None
+
+    comparisons: list[tuple[str, str, str, Callable[[float], str]]] = [
+        ("sse-widgets", "seed-express", "blast",
+         lambda r: f"sse-widgets delivers {r:.1f}× as much as seed-express in *blast* (target ≥ 8×)"),
+        ("sse-widgets+redis", "sse-widgets", "blast",
+         lambda r: f"one server on Redis keeps {r:.0%} of the in-memory *blast* rate"),
+    ]
+    lines = []
+    for ours, theirs, scenario, say in comparisons:
+        a = median_of(ours, scenario, "delivered_per_s")
+        b = median_of(theirs, scenario, "delivered_per_s")
+        if a and b:
+            lines.append(f"- {say(a / b)}.")
+    ours_steady = median_of("sse-widgets", "steady", "sustained_events_per_s")
+    redis_steady = median_of("sse-widgets+redis", "steady", "sustained_events_per_s")
+    if ours_steady and redis_steady:
+        lines.append(f"- one server on Redis keeps {redis_steady / ours_steady:.0%} of the "
+                     "in-memory *steady* rate (target ≥ 50%).")
+    p99 = median_of("sse-widgets", "steady", "p99_ms")
+    if ours_steady and p99:
+        lines.append(f"- sse-widgets sustains {ours_steady:,.0f} of {args.rate:,} events/s offered in "
+                     f"*steady*, p99 {p99:.0f} ms (target: all of it, p99 ≤ 100 ms).")
+    if lines:
+        out += ["", *lines]
+    return "\n".join(out)
 
 
 def main() -> None:
@@ -65,36 +156,26 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", default=",".join(SERVERS))
+    parser.add_argument("--markdown", action="store_true",
+                        help="print only the README's markdown (per-run figures go to stderr anyway)")
     args = parser.parse_args()
     names = [n for n in args.only.split(",") if n]
-    table = {}
-    for name in names:
-        make = SERVERS[name]
-        if make is Nchan and not Nchan.available():
-            print("nchan: nginx with the nchan module is not installed; skipped", file=sys.stderr)
-            continue
-        print(f"running {name}...", file=sys.stderr, flush=True)
-        table[name] = run_one(make, args)
-
-    print(f"\n{args.subscribers} subscribers; blast: {args.events} events in {args.batch}-event batches; "
-          f"steady: {args.rate} events/s offered in 10-event batches for {args.duration:g} s\n")
-    print("| server | blast delivered/s | blast p50 ms | blast p99 ms | steady sustained ev/s | steady delivered | steady p50 ms | steady p99 ms |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name, result in table.items():
-        b, s = result.get("blast", {}), result.get("steady", {})
-        def f(d: dict[str, float], k: str, fmt: str) -> str:
-            return format(d[k], fmt) if k in d else "failed"
-        print(f"| {name} | {f(b, 'delivered_per_s', ',.0f')} | {f(b, 'p50_ms', '.1f')} | {f(b, 'p99_ms', '.1f')} | "
-              f"{f(s, 'sustained_events_per_s', ',.0f')} | {f(s, 'delivered_fraction', '.1%')} | "
-              f"{f(s, 'p50_ms', '.1f')} | {f(s, 'p99_ms', '.1f')} |")
-    base = table.get("seed-express", {}).get("blast", {}).get("delivered_per_s")
-    ours = table.get("sse-widgets", {}).get("blast", {}).get("delivered_per_s")
-    if base and ours:
-        print(f"\nsse-widgets blast delivery rate = {ours / base:.1f}x seed-express")
-    on_redis = table.get("sse-widgets+redis", {}).get("blast", {}).get("delivered_per_s")
-    if ours and on_redis:
-        print(f"sse-widgets on Redis (one server) keeps {on_redis / ours:.0%} of the in-memory blast rate")
+    unknown = [n for n in names if n not in SERVERS]
+    if unknown:
+        parser.error(f"unknown server(s) {', '.join(unknown)}; known: {', '.join(SERVERS)}")
+    if "nchan" in names and not Nchan.available():
+        note("nchan: nginx with the nchan module is not installed; skipped")
+        names.remove("nchan")
+    results: dict[str, Results] = {name: {} for name in names}
+    for repeat in range(args.repeats):
+        for name in names:
+            note(f"run {repeat + 1}/{args.repeats}: {name}...")
+            run_one(SERVERS[name], args, results[name])
+    if not args.markdown:
+        print("Per-run figures are above, on stderr. The README's markdown:\n")
+    print(report(results, args))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
 """Per-iteration cost of sw.progress against a bare loop and tqdm, and the cost of one sw.metric call.
 
-Run: ``python benchmarks/publish_overhead.py [N]``. Starts a real ``jupyter server`` with the
-extension for the "with hub" rows, and prints a markdown table.
+Run: ``python benchmarks/publish_overhead.py [N] [--repeats 5] [--markdown]``. Starts a real
+``jupyter server`` with the extension for the "with hub" rows, and prints the markdown the
+README carries (with ``--markdown``, only that): the run's date and machine, each row's best
+of the repeats with the largest deviation of the others from it.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import os
@@ -17,19 +20,33 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 2_000_000
+from _report import cell, run_line, table
+
+N = 2_000_000
 REPEATS = 5
 
 
-def per_item(run: Callable[[], None], n: int) -> float:
-    """Best of REPEATS, in ns per item (best: the least disturbed by the other work on the machine)."""
-    best = float("inf")
+class Timing(list[float]):
+    """ns per item of each repeat; ``best``: the least disturbed by other work on the machine."""
+
+    @property
+    def best(self) -> float:
+        return min(self)
+
+    def cell(self) -> str:
+        return cell(self, ".1f", how="best")
+
+
+def per_item(run: Callable[[], None], n: int) -> Timing:
+    """REPEATS timings of ``run``, in ns per item."""
+    timings = Timing()
     for _ in range(REPEATS):
         start = time.perf_counter()
         run()
-        best = min(best, time.perf_counter() - start)
-    return best / n * 1e9
+        timings.append((time.perf_counter() - start) / n * 1e9)
+    return timings
 
 
 def bare() -> None:
@@ -60,7 +77,7 @@ def metric_cost(sw: object, calls: int = 200_000, group: int = 100) -> tuple[flo
     return statistics.median(samples), samples[int(len(samples) * 0.99)]
 
 
-def tqdm_notebook_row(null: io.TextIOBase) -> tuple[str, str]:
+def tqdm_notebook_row(null: io.TextIOBase) -> tuple[Timing | None, str]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -70,15 +87,23 @@ def tqdm_notebook_row(null: io.TextIOBase) -> tuple[str, str]:
                 for _ in tqdm_notebook(range(10), file=null):
                     pass
     except Exception as exc:  # noqa: BLE001 - any failure here means "cannot run headless"
-        return "n/a", f"does not run headless: {type(exc).__name__}: {str(exc)[:80]}"
+        return None, f"does not run headless: {type(exc).__name__}: {str(exc)[:80]}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with contextlib.redirect_stdout(null):
             ns = per_item(loop(lambda: tqdm_notebook(range(N), file=null)), N)
-    return f"{ns:.1f}", "widget built without a kernel (no comm): the Python side only"
+    return ns, "Python side only, no comm"
 
 
 def main() -> None:
+    global N, REPEATS
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("n", nargs="?", type=int, default=N, help="iterations per loop")
+    parser.add_argument("--repeats", type=int, default=REPEATS)
+    parser.add_argument("--markdown", action="store_true", help="print only the README's markdown")
+    args = parser.parse_args()
+    N, REPEATS = args.n, args.repeats
+
     from servers import JupyterServer
     from tqdm import tqdm
 
@@ -88,39 +113,57 @@ def main() -> None:
         os.environ.pop(name, None)
     os.environ["JUPYTER_RUNTIME_DIR"] = "/nonexistent"  # "no hub" must mean no hub
     null = open(os.devnull, "w")  # noqa: SIM115
-    rows: list[tuple[str, str, str]] = []
+    rows: list[list[str]] = []
     base = per_item(bare, N)
-    rows.append(("bare `for _ in range(N)`", f"{base:.1f}", "—"))
+    rows.append(["bare `for _ in range(N)`", base.cell(), "—"])
+
+    def row(name: str, ns: Timing, against: Timing) -> None:
+        rows.append([name, ns.cell(), f"{ns.best - against.best:+.1f}"])
 
     no_hub = per_item(loop(lambda: sw.progress(range(N), file=null)), N)
-    rows.append(("`sw.progress(range(N))`, no hub (text bar to a null file)", f"{no_hub:.1f}", f"{no_hub - base:+.1f}"))
+    row("`sw.progress(range(N))`, no hub (text bar to a null file)", no_hub, base)
     no_hub_gen = per_item(loop(lambda: sw.progress((i for i in range(N)), total=N, file=null)), N)
     gen_base = per_item(loop(lambda: (i for i in range(N))), N)
-    rows.append(("generator, bare", f"{gen_base:.1f}", "—"))
-    rows.append(("`sw.progress(generator)`, no hub", f"{no_hub_gen:.1f}", f"{no_hub_gen - gen_base:+.1f}"))
+    rows.append(["generator, bare", gen_base.cell(), "—"])
+    row("`sw.progress(generator)`, no hub", no_hub_gen, gen_base)
 
     std = per_item(loop(lambda: tqdm(range(N), file=null)), N)
-    rows.append(("tqdm (std) to a null file", f"{std:.1f}", f"{std - base:+.1f}"))
+    row("tqdm (std) to a null file", std, base)
     nb, note = tqdm_notebook_row(null)
-    rows.append((f"tqdm.notebook ({note})", nb, f"{float(nb) - base:+.1f}" if nb != "n/a" else "n/a"))
+    if nb is None:
+        rows.append([f"tqdm.notebook ({note})", "n/a", "n/a"])
+    else:
+        row(f"tqdm.notebook ({note})", nb, base)
 
     with JupyterServer() as server:
         sw.connect(server.url, server.key)
         hub = per_item(loop(lambda: sw.progress(range(N))), N)
-        rows.append(("`sw.progress(range(N))`, with a live hub", f"{hub:.1f}", f"{hub - base:+.1f}"))
-        median, p99 = metric_cost(sw)
+        row("`sw.progress(range(N))`, with a live hub", hub, base)
+        metric_runs = [metric_cost(sw) for _ in range(3)]
         sw.flush(30)
 
-    print(f"N = {N:,} iterations, best of {REPEATS}; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
-    print("| loop | ns / iteration | overhead vs bare |")
-    print("|---|---:|---:|")
-    for name, ns, over in rows:
-        print(f"| {name} | {ns} | {over} |")
-    ratio = (hub - base) / (std - base) if std > base else float("nan")
-    print(f"\nsw.progress overhead / tqdm overhead (with hub): {ratio:.2f} (target ≤ 0.5)\n")
-    print("| call | median | p99 |")
-    print("|---|---:|---:|")
-    print(f"| `sw.metric('bench', x=j, loss=..., acc=...)`, live hub | {median:.0f} ns | {p99:.0f} ns |")
+    ratio = (hub.best - base.best) / (std.best - base.best) if std.best > base.best else float("nan")
+    medians = [m for m, _ in metric_runs]
+    p99s = [p for _, p in metric_runs]
+    out = [
+        run_line(REPEATS, how="best"),
+        "",
+        f"N = {N:,} iterations per loop.",
+        "",
+        table(["loop", "ns / iteration", "overhead vs bare"], "lrr", rows),
+        "",
+        f"- **`progress` overhead** with a live hub is {ratio:.2f}× tqdm's (target ≤ 0.5×).",
+        "",
+        ("*`sw.metric`: the median and p99 of one call, timed in groups of 100 calls; "
+         "median of 3 runs of 200,000 calls, ± the largest deviation of a run from it.*"),
+        "",
+        table(["call", "median", "p99"], "lrr", [[
+            "`sw.metric('bench', x=j, loss=..., acc=...)`, live hub",
+            cell(medians, ",.0f", " ns"), cell(p99s, ",.0f", " ns")]]),
+    ]
+    if not args.markdown:
+        print("The README's markdown:\n")
+    print("\n".join(out))
 
 
 if __name__ == "__main__":

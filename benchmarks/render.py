@@ -16,7 +16,9 @@ Chromium runs as a plain process and the DevTools protocol is attached only afte
 to read the page's numbers: an attached driver receives one Network message per SSE event,
 which at 10,000 events/s costs as much CPU as drawing.
 
-Run: ``python benchmarks/render.py [--seconds 20] [--rate 10000]``; prints a markdown table.
+Run: ``python benchmarks/render.py [--seconds 20] [--rate 10000] [--markdown]``; prints the
+markdown table the README carries, under a line giving the run's date and machine and saying
+that the page mounts the chart with a stand-in model, not in JupyterLab.
 Targets from the issue: >= 55 fps median, p99 latency <= 50 ms.
 """
 
@@ -41,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import itertools
 
+from _report import run_line
 from _servers import SSEWidgets
 
 from sse_widgets.protocol import mint_ticket
@@ -243,6 +246,21 @@ def latency(server: SSEWidgets, rate: int, seconds: float) -> dict[str, Any]:
     return {"events": len(latencies), "p50": pick(0.50), "p99": pick(0.99), "max": latencies[-1]}
 
 
+def caption(markdown: bool) -> str:
+    """The lines above the table: when and where, and what the page is (a stand-in model)."""
+    lines = [
+        run_line(1),
+        "",
+        (f"LiveChart in headless Chromium ({CHROMIUM}, software rendering), hub over SSE on "
+        "loopback. The page mounts the built `chart.js` with a minimal stand-in for the "
+        "anywidget model, outside JupyterLab: JupyterLab's own work is not in the frames."),
+        "",
+    ]
+    if not markdown:
+        lines.insert(0, "The README's markdown:\n")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -250,6 +268,7 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=100_000)
     parser.add_argument("--latency-rate", type=int, default=1_000)
     parser.add_argument("--latency-seconds", type=float, default=10.0)
+    parser.add_argument("--markdown", action="store_true", help="print only the README's markdown")
     args = parser.parse_args()
     if not (STATIC / "chart.js").is_file():
         sys.exit("build the frontends first: cd js && npm ci && npm run build")
@@ -266,7 +285,7 @@ def main() -> None:
         server.stop()
         shutil.rmtree(pages, ignore_errors=True)
 
-    print(f"LiveChart in headless Chromium ({CHROMIUM}, software rendering), hub over SSE on loopback\n")
+    print(caption(args.markdown))
     print("| measure | value | target |")
     print("|---|---|---|")
     print(f"| points published / held in window | {t['published']:,} / {t['held']:,} "

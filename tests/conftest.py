@@ -11,8 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from redis_servers import RedisServer  # noqa: E402
-from servers import JupyterServer  # noqa: E402
+from redis_servers import RedisServer
+from servers import JupyterServer
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 

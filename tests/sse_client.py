@@ -183,7 +183,7 @@ class SSEStream:
         self.sock.settimeout(timeout)
         try:
             data = self.sock.recv(65536)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:  # socket.timeout is its alias since 3.10
             return None
         except ConnectionError:
             data = b""

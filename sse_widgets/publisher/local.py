@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -39,6 +40,28 @@ MAX_REPLAY_BYTES = 8 << 20
 MATCH_CACHE = 4096
 
 NOT_JSON = "not strict JSON (NaN, infinity or a non-JSON value)"
+
+
+def tick_delay(
+    messages: int, min_interval: float = MIN_INTERVAL, messages_per_second: float = MESSAGES_PER_SECOND
+) -> float:
+    """Seconds from the end of a tick to the earliest start of the next one.
+
+    Parameters
+    ----------
+    messages
+        Messages the tick sent (at most one per widget).
+    min_interval, messages_per_second
+        The pacing limits (``MIN_INTERVAL``, ``MESSAGES_PER_SECOND`` by default).
+
+    Returns
+    -------
+    float
+        ``max(min_interval, messages / messages_per_second)``: a widget gets at most one
+        message per ``min_interval``, and all widgets together at most
+        ``messages_per_second``, since the next tick waits for what this one sent.
+    """
+    return max(min_interval, messages / messages_per_second)
 
 
 class Sink(Protocol):
@@ -93,6 +116,7 @@ class LocalTransport(QueuedSender):
         min_interval: float = MIN_INTERVAL,
         messages_per_second: float = MESSAGES_PER_SECOND,
         reason: str = "",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if min_interval < 0 or messages_per_second <= 0:
             raise ValueError("min_interval must be >= 0 and messages_per_second > 0")
@@ -106,7 +130,11 @@ class LocalTransport(QueuedSender):
         self._links: dict[Sink, _Link] = {}
         self._in_tick = False
         self._replays_due = False
-        self._next_tick = 0.0
+        #: The pacing clock (seconds); tests pass a fake one to check the computed delays.
+        self.clock = clock
+        #: When the next tick may start, on ``clock``: the end of the last tick plus its
+        #: ``tick_delay``. Set before ``wait()``/``flush()`` see that tick done.
+        self.next_tick = 0.0
         self._delivered = 0
         self._dropped: Counter[str] = Counter()
         #: Messages sent to widgets so far (a test and debugging aid).
@@ -200,19 +228,20 @@ class LocalTransport(QueuedSender):
                     self._wake.wait()
                 self._idle = False
                 # Pacing: a burst that arrives while we wait shares the next tick.
-                while (delay := self._next_tick - time.monotonic()) > 0 and not self._closing:
+                while (delay := self.next_tick - self.clock()) > 0 and not self._closing:
                     self._wake.wait(delay)
                 self._idle = False
                 batch = self.outbox.drain(TICK_EVENTS, TICK_BYTES)
                 self._replays_due = False
                 self._in_tick = True
+            sent = 0
             try:
                 sent = self._tick([payload for _, payload, _ in batch])
             finally:
                 with lock:
+                    self.next_tick = self.clock() + tick_delay(sent, self.min_interval, self.messages_per_second)
                     self._in_tick = False
                     self._settle.notify_all()
-            self._next_tick = time.monotonic() + max(self.min_interval, sent / self.messages_per_second)
 
     def _tick(self, payloads: list[Payload]) -> int:
         """Record ``payloads``, then send each widget its replay or its new events; return messages sent."""

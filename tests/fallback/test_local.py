@@ -17,7 +17,14 @@ import sse_widgets.publisher as sw
 from sse_widgets.protocol import pattern_regex
 from sse_widgets.publisher import _process
 from sse_widgets.publisher.kernelhistory import KernelHistory
-from sse_widgets.publisher.local import NOT_JSON, LocalTransport
+from sse_widgets.publisher.local import (
+    MESSAGES_PER_SECOND,
+    MIN_INTERVAL,
+    NOT_JSON,
+    TICK_EVENTS,
+    LocalTransport,
+    tick_delay,
+)
 
 
 class FakeSink:
@@ -53,12 +60,76 @@ def local(monkeypatch: pytest.MonkeyPatch) -> Any:
     _process.reset()
 
 
-def test_each_widget_gets_its_channels_in_one_message_per_tick(local: LocalTransport) -> None:
+class FakeClock:
+    """The pacer's clock, moved only by the test: time is what is under test here."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Paced:
+    """A transport on a fake clock, with a record of its ticks: (clock at the tick, messages)."""
+
+    def __init__(self, transport: LocalTransport, clock: FakeClock) -> None:
+        self.transport, self.clock = transport, clock
+        self.ticks: list[tuple[float, int]] = []
+        tick = transport._tick
+
+        def recorded(payloads: list[Any]) -> int:
+            at = clock()
+            sent = tick(payloads)
+            self.ticks.append((at, sent))
+            return sent
+
+        transport._tick = recorded  # type: ignore[method-assign]
+
+    def run_until(self, done: Any) -> None:
+        """Move the clock to each next tick the sender allows, until ``done()``."""
+        deadline = time.monotonic() + 30
+        while not done():
+            assert time.monotonic() < deadline, "timed out"
+            due = self.transport.next_tick
+            self.clock.now = max(self.clock.now, due)
+            # The sender re-reads the clock at least every MIN_INTERVAL (real) seconds.
+            until(lambda due=due: self.transport.next_tick != due or done())
+
+
+@pytest.fixture
+def paced(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """As ``local``, on a fake clock that stands still unless the test moves it."""
+    clock = FakeClock()
+    transport = LocalTransport(reason="test", clock=clock)
+    monkeypatch.setattr(_process, "_transport", transport)
+    monkeypatch.setattr(_process, "_resolved", True)
+    yield Paced(transport, clock)
+    transport.close()
+    _process.reset()
+
+
+def test_the_pacing_limits_are_the_documented_50_ms_and_400_messages_a_second() -> None:
+    assert (MIN_INTERVAL, MESSAGES_PER_SECOND) == (0.05, 400)
+    assert tick_delay(0) == tick_delay(1) == tick_delay(20) == 0.05
+    assert tick_delay(40) == pytest.approx(0.1)
+    assert tick_delay(400) == pytest.approx(1.0)
+    for messages in range(1, 5000):
+        delay = tick_delay(messages)
+        assert 1 / delay <= 20  # each widget: at most one message a tick
+        assert messages / delay <= 400 * (1 + 1e-12)  # all widgets together (float rounding aside)
+
+
+def test_each_widget_gets_its_channels_in_one_message_per_tick(paced: Paced) -> None:
+    local = paced.transport
     chart, other = FakeSink("train"), FakeSink("jobs/*")
     local.attach(chart)
     local.attach(other)
+    paced.run_until(lambda: chart.messages and other.messages)
+    # The clock stands still: every call below waits for the same next tick.
     for i in range(1000):
         sw.metric("train", x=i, loss=1 / (i + 1))
+    paced.run_until(lambda: len(chart.events) == 1000)
     report = sw.flush(10)
     assert report.ok and report.delivered == 1000
     assert [e["data"]["x"] for e in chart.events] == list(range(1000))
@@ -68,11 +139,10 @@ def test_each_widget_gets_its_channels_in_one_message_per_tick(local: LocalTrans
     assert (first["channel"], first["type"], first["data"]) == ("train", "metric", {"x": 0, "values": {"loss": 1.0}})
     epoch = local.history.epoch
     assert epoch.startswith("k") and [e["id"] for e in chart.events] == [f"{epoch}-{n}" for n in range(1, 1001)]
-    # A replay (empty: nothing was published yet) then few, large messages, numbered in order.
+    # A replay (empty: nothing was published yet), then the 1,000 calls in one message.
     contents = [c for c, _, _ in chart.messages]
-    assert contents[0]["replay"] is True and contents[0]["n"] == 0
-    assert [c["n"] for c in contents] == list(range(len(contents)))
-    assert len(contents) < 100
+    assert [(c["replay"], c["n"]) for c in contents] == [(True, 0), (False, 1)]
+    assert [len(events) for _, events, _ in chart.messages] == [0, 1000]
 
 
 def until(condition: Any, timeout: float = 10.0) -> None:
@@ -114,20 +184,41 @@ def test_a_frontend_that_asks_gets_a_replay_in_a_new_generation(local: LocalTran
     assert [e["data"] for _, events in gen1() for e in events] == [1, 2]
 
 
-def test_ticks_to_one_widget_are_paced_whatever_the_call_rate(local: LocalTransport) -> None:
+def test_ticks_to_one_widget_are_paced_whatever_the_call_rate(paced: Paced) -> None:
+    local = paced.transport
     sink = FakeSink("fast")
     local.attach(sink)
+    paced.run_until(lambda: sink.messages)
     for i in range(100_000):
         sw.metric("fast", x=i, v=i)
+    last = {"x": 99_999, "values": {"v": 99_999}}
+    paced.run_until(lambda: sink.events and sink.events[-1]["data"] == last)
     report = sw.flush(30)
-    # The outbox's bound may shed the oldest metrics if the loop outruns the sender.
+    # The outbox's bound may shed the oldest metrics while the sender waits for its tick.
     assert report.delivered + sum(report.dropped.values()) == 100_000
-    stamps = [t for _, _, t in sink.messages]
-    gaps = [b - a for a, b in itertools.pairwise(stamps)]
-    # An invariant of the sender, not a speed: it sleeps min_interval between two ticks.
-    assert all(gap >= local.min_interval * 0.9 for gap in gaps), gaps
-    assert sink.events[-1]["data"] == {"x": 99_999, "values": {"v": 99_999}}
-    assert len(sink.messages) < 1000
+    # On the sender's clock, each tick starts the documented 50 ms after the one before.
+    starts = [at for at, _ in paced.ticks]
+    assert [b - a for a, b in itertools.pairwise(starts)] == [pytest.approx(MIN_INTERVAL)] * (len(starts) - 1)
+    # One message a tick, and the queued calls in as few ticks as TICK_EVENTS allows.
+    assert {sent for _, sent in paced.ticks} <= {0, 1}
+    assert len(sink.messages) <= 1 + math.ceil(100_000 / TICK_EVENTS)
+
+
+def test_all_widgets_together_get_at_most_400_messages_a_second(paced: Paced) -> None:
+    local = paced.transport
+    sinks = [FakeSink("many") for _ in range(40)]
+    for sink in sinks:
+        local.attach(sink)
+    paced.run_until(lambda: all(sink.messages for sink in sinks))
+    sw.publish("many", 1)
+    paced.run_until(lambda: all(sink.events for sink in sinks))
+    sw.publish("many", 2)
+    paced.run_until(lambda: all(len(sink.events) == 2 for sink in sinks))
+    # The tick that sent 40 messages (one per widget) is followed by 40 / 400 s, not 50 ms.
+    ticks = paced.ticks
+    gaps = [(sent, b - a) for (a, sent), (b, _) in itertools.pairwise(ticks)]
+    assert (40, pytest.approx(0.1)) in gaps
+    assert all(gap == pytest.approx(tick_delay(sent)) for sent, gap in gaps), gaps
 
 
 def test_calls_from_many_threads_all_arrive_in_each_threads_order(local: LocalTransport) -> None:

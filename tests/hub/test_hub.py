@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 from sse_client import ParsedEvent, SSEParser
 
-from sse_widgets.hub import Backend, BufferSink, EventTooLarge, Hub, HubFull, InvalidEvent, MemoryBackend
+from sse_widgets.hub import (
+    Backend,
+    BufferSink,
+    EventTooLarge,
+    Hub,
+    HubFull,
+    InvalidEvent,
+    MemoryBackend,
+)
 from sse_widgets.protocol import ProtocolError
 
 
@@ -156,10 +164,12 @@ async def test_history_bounded_by_count_and_bytes(make_hub: Any) -> None:
     replay = await hub.history("a")
     assert [e.to_dict()["data"] for e in replay.events] == [7, 8, 9, 10, 11]
     big = "x" * 1500
-    await hub.publish([{"channel": "b", "data": big} for _ in range(10)])
+    ids = await hub.publish([{"channel": "b", "data": big} for _ in range(10)])
     retained = (await hub.history("b")).events
-    assert 1 <= len(retained) < 10
-    assert sum(e.cost for e in retained) <= 10_000
+    # The newest events whose cost fits in history_bytes, all of them that fit.
+    cost = retained[0].cost
+    assert 1500 < cost <= 10_000 and all(e.cost == cost for e in retained)
+    assert [e.id for e in retained] == ids[-(10_000 // cost):]
     assert sum(c["retained"] for c in await hub.channels()) == 5 + len(retained)
 
 
@@ -256,10 +266,24 @@ async def test_stalled_subscriber_is_cut_off_while_others_keep_receiving(make_hu
 async def test_long_replay_waits_for_drain_instead_of_overflowing(make_hub: Any) -> None:
     hub = await make_hub(subscriber_buffer_bytes=8_000)
     await hub.publish([{"channel": "a", "data": "y" * 300} for _ in range(100)])  # ~40 kB
-    sink = BufferSink(limit=8_000, stalled=True)
+
+    class WatchedSink(BufferSink):
+        """Says when the hub waits for it to drain."""
+
+        def __init__(self) -> None:
+            super().__init__(limit=8_000, stalled=True)
+            self.waited = asyncio.Event()
+
+        async def drain(self) -> None:
+            self.waited.set()
+            await super().drain()
+
+    sink = WatchedSink()
     task = asyncio.create_task(hub.subscribe(["a"], sink, cursor="0"))
-    await settle()
+    await asyncio.wait_for(sink.waited.wait(), 10)
+    # The replay waits for the stalled sink (until resume), instead of overflowing it.
     assert not task.done() and not sink.closed
+    assert 0 < len(parse(sink)) < 100
     sink.resume()
     await task
     assert len(parse(sink)) == 100 and not sink.closed
@@ -271,7 +295,13 @@ async def test_heartbeat_is_a_comment_that_never_moves_the_cursor() -> None:
     sink = BufferSink()
     await hub.subscribe(["a"], sink)
     await hub.publish({"channel": "a"})
-    await asyncio.sleep(0.05)
+
+    def pings() -> int:
+        parser = SSEParser()
+        parser.feed(sink.data)
+        return parser.comments.count("ping")
+
+    await eventually(lambda: pings() >= 2)
     parser = SSEParser()
     events = parser.feed(sink.data)
     assert len(events) == 1 and parser.comments.count("ping") >= 2

@@ -41,6 +41,10 @@ class FakeHub:
         self.script: list[int] = []
         self.reject_if: Any = None
         self.lock = threading.Lock()
+        #: Cleared: a POST is held unanswered (after ``arrived`` is set) until it is set again.
+        self.gate = threading.Event()
+        self.gate.set()
+        self.arrived = threading.Event()
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -58,6 +62,8 @@ class FakeHub:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 events = json.loads(body)
+                hub.arrived.set()
+                hub.gate.wait(30)
                 with hub.lock:
                     status = hub.script.pop(0) if hub.script else 200
                     if status == 200 and hub.reject_if is not None and any(map(hub.reject_if, events)):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import types
+from typing import Any
+
 import pytest
 
 from sse_widgets import cli
@@ -47,8 +51,23 @@ def test_info_without_a_hub_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert "no hub" in capsys.readouterr().out
 
 
-def test_commands_are_registered_by_modules_so_others_can_add_theirs() -> None:
-    parser = cli.build_parser()
-    text = parser.format_help()
-    for name in ("publish", "notify", "progress", "info"):
-        assert name in text
+def test_commands_are_registered_by_modules_so_others_can_add_theirs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A module of someone else's, listed beside ours, adds a command that then runs.
+    extra = types.ModuleType("extra_commands")
+
+    def register(subparsers: Any) -> None:
+        hello = subparsers.add_parser("hello")
+        hello.add_argument("name")
+        hello.set_defaults(func=lambda args: print(f"hello {args.name}") or 7)
+
+    extra.register = register  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "extra_commands", extra)
+    monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "extra_commands"))
+    assert cli.main(["hello", "world"]) == 7
+    assert capsys.readouterr().out == "hello world\n"
+    # Ours are still there, each with its own handler.
+    actions = cli.build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for name in ("publish", "notify", "progress", "info", "hello"):
+        assert callable(actions[name].get_default("func")), name

@@ -89,7 +89,8 @@ def test_publish_and_notify_shapes(fake_hub: FakeHub) -> None:
 
 
 def test_without_a_hub_metrics_are_discarded_with_one_warning_and_reported() -> None:
-    with pytest.warns(SSEWidgetsWarning, match="no hub to publish to") as caught:
+    # Many calls in one block on purpose: the point is that they warn once in all.
+    with pytest.warns(SSEWidgetsWarning, match="no hub to publish to") as caught:  # noqa: PT031
         for i in range(100):
             sw.metric("train", x=i, loss=1.0)
         sw.publish("c", 1)

@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from kernel_client import Kernel
+from kernel_client import Kernel, KernelError
 from servers import JupyterServer
 from sse_client import SSEStream
 
@@ -60,7 +60,7 @@ def test_a_kernel_cell_with_progress_and_metrics_reaches_a_subscriber_in_order(l
 
 def test_a_raising_loop_in_a_kernel_ends_failed_with_the_exception_message(live_server: JupyterServer) -> None:
     with Kernel(live_server) as kernel:
-        with pytest.raises(Exception, match="ValueError"):
+        with pytest.raises(KernelError, match="ValueError"):
             kernel.execute(textwrap.dedent("""
                 import sse_widgets.publisher as sw
                 for i in sw.progress(range(10), channel="k/fail", task="boom"):

@@ -22,6 +22,15 @@ def jp_server_config() -> dict[str, Any]:
     }
 
 
+async def until(condition: Any, timeout: float = 30.0) -> None:
+    """Wait for an event the test means (not for a time), or fail after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
 def extension(jp_serverapp: Any) -> Any:
     return jp_serverapp.extension_manager.extension_apps["sse_widgets"].pop()
 
@@ -76,13 +85,10 @@ async def test_stream_heartbeat_and_stop_extension_ends_it_cleanly(
     client = AsyncHTTPClient()
     request = client.fetch(url, headers=jp_auth_header, streaming_callback=on_chunk, request_timeout=30)
     app = extension(jp_serverapp)
-    for _ in range(100):
-        if app.hub.stats()["subscribers"] == 1 and len(parser.comments) >= 2:
-            break
-        await asyncio.sleep(0.05)
-    assert parser.comments.count("ping") >= 2 and parser.retry is not None
+    await until(lambda: app.hub.stats()["subscribers"] == 1 and parser.comments.count("ping") >= 2)
+    assert parser.retry is not None
     await app.hub.publish({"channel": "s", "data": "live"})
-    await asyncio.sleep(0.1)
+    await until(lambda: len(events) >= 1)
     assert [e.json["data"] for e in events] == ["live"]
     await app.stop_extension()
     response = await asyncio.wait_for(request, 10)  # the response ended, no error

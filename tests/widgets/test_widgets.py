@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import traitlets
 
 import sse_widgets as sw
 from sse_widgets.protocol import ProtocolError, verify_ticket
@@ -58,7 +59,7 @@ def test_channels_accept_one_string_or_a_list_and_reject_bad_names() -> None:
     assert sw.EventLog(["a", "b/*"]).channels == ["a", "b/*"]
     with pytest.raises(ProtocolError, match="bad channel pattern"):
         sw.LiveChart("no spaces")
-    with pytest.raises(Exception, match="window must be between"):
+    with pytest.raises(traitlets.TraitError, match="window must be between"):
         sw.LiveChart("train", window=1)
 
 

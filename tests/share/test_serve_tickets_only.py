@@ -1,0 +1,57 @@
+"""A Voilà dashboard from ``sse-widgets serve`` whose stream requests carry no usable login
+cookie (``tests/cookieless_proxy.py`` takes it off, as JupyterHub ignores it): the widgets,
+made in a Voilà kernel, stream with the tickets they carry, in Chromium."""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any
+
+import pytest
+from browser_support import CHART_HAS, WidgetPage, chromium, require_built_js
+from cookieless_proxy import CookielessProxy
+from servers import free_port
+from share_support import NOTEBOOKS, Command
+from sse_client import publish
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DASHBOARD_LIVE = """() => [...(globalThis.__sseWidgets?.stores?.values() ?? [])]
+  .some(s => s.kind === 'chart' && s.channels.includes('etl/throughput') && s.state === 'live')"""
+
+
+def test_a_voila_dashboard_streams_with_its_widgets_tickets_alone() -> None:
+    require_built_js()
+    port = free_port()
+    serve = Command("serve", str(NOTEBOOKS / "voila_dashboard.ipynb"), "--no-browser", "--port", str(port))
+    proxy: CookielessProxy | None = None
+    page: WidgetPage | None = None
+    try:
+        url = serve.wait_for(r"Dashboard: (\S+)").group(1)
+        key = serve.wait_for(r"export SSE_WIDGETS_KEY=(\S+)").group(1)
+        proxy = CookielessProxy(port)
+        through = url.replace(f"127.0.0.1:{port}", f"127.0.0.1:{proxy.port}", 1)
+        with chromium() as browser:
+            page = WidgetPage(browser)
+            page.page.goto(through)
+            page.wait(DASHBOARD_LIVE, timeout=90_000)
+            status, _ = publish(f"http://127.0.0.1:{port}/", key, {
+                "channel": "etl/throughput", "type": "metric",
+                "data": {"x": 1, "values": {"rows_per_s": 42.0}}})
+            assert status == 200
+            page.wait(CHART_HAS, ["etl/throughput", 1])
+            streams: list[Any] = list(proxy.streams)
+            page.close()
+            page = None
+        opened = [r for r in streams if r.status == 200]
+        assert opened and all(r.had_cookie for r in streams), streams  # taken off by the proxy
+        for request in opened:
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.target).query)
+            assert query.get("ticket") and "token" not in query, request
+        assert not [r for r in streams if r.status not in (200, None)], streams
+    finally:
+        if page is not None:
+            page.close()
+        if proxy is not None:
+            proxy.close()
+        serve.kill_all()

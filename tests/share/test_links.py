@@ -37,7 +37,7 @@ def test_another_secret_or_an_altered_link_does_not_verify() -> None:
     link = mint_link("s", ["dash.ipynb"], now=NOW)
     with pytest.raises(ShareRefused, match="signature"):
         verify_link("other", link, now=NOW)
-    payload, _, mac = link.partition(".")
+    mac = link.partition(".")[2]
     forged = mint_link("other", ["secret.ipynb"], now=NOW).partition(".")[0]
     with pytest.raises(ShareRefused, match="signature"):
         verify_link("s", f"{forged}.{mac}", now=NOW)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 def serve(*args: str) -> tuple[Command, str, dict[str, str]]:
     """Start ``serve`` on the bundled dashboard; (command, page URL, the export lines' values)."""
     command = Command("serve", str(NOTEBOOKS / "voila_dashboard.ipynb"), "--no-browser", *args)
-    url = command.wait_for(r"Dashboard: (\S+)").group(1)
+    url = command.wait_for(r"^Owner \(full access, keep private\): (\S+)").group(1)
     exports = {name: command.wait_for(rf"export {name}=(\S+)").group(1)
                for name in ("SSE_WIDGETS_URL", "SSE_WIDGETS_KEY")}
     return command, url, exports

@@ -27,7 +27,7 @@ def test_a_voila_dashboard_streams_with_its_widgets_tickets_alone() -> None:
     proxy: CookielessProxy | None = None
     page: WidgetPage | None = None
     try:
-        url = serve.wait_for(r"Dashboard: (\S+)").group(1)
+        url = serve.wait_for(r"^Owner \(full access, keep private\): (\S+)").group(1)
         key = serve.wait_for(r"export SSE_WIDGETS_KEY=(\S+)").group(1)
         proxy = CookielessProxy(port)
         through = url.replace(f"127.0.0.1:{port}", f"127.0.0.1:{proxy.port}", 1)

@@ -4,12 +4,19 @@ Fan-out is one pass per event-loop turn: events delivered by the backend collect
 pending list, and one scheduled ``_flush`` writes, to each group of subscribers with the
 same channel set, one chunk joined from the events' shared bytes. There is no coroutine
 or queue per subscriber, and no per-subscriber encoding.
+
+No subscriber can stop a pass. A sink that raises is a broken sink: it is ended (as a
+slow one is) and the pass goes on to the others; the heartbeat loop logs whatever its
+pass raised and keeps beating. Who removes a subscriber is fixed: the hub, when it ends
+one (slow, broken, deleted, shutdown); otherwise whoever called ``subscribe``, once its
+sink is done (the stream handler, in a ``finally``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -20,6 +27,8 @@ from .event import Cursor, Draft, Event
 from .memory import MemoryBackend
 from .patterns import ChannelSet
 from .subscriber import Sink, Subscriber
+
+log = logging.getLogger(__name__)
 
 HEARTBEAT = encode_comment("ping")
 _EVENT_FIELDS = frozenset({"channel", "type", "data"})
@@ -117,6 +126,7 @@ class Hub:
         self._published = 0
         self._deliveries = 0
         self._dropped_slow = 0
+        self._dropped_broken = 0
 
     @property
     def epoch(self) -> str:
@@ -153,13 +163,31 @@ class Hub:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_interval)
-            self.heartbeat()
+            try:
+                self.heartbeat()
+            except Exception:  # the loop must outlive any one pass
+                log.exception("sse_widgets: a heartbeat pass failed; the next one runs as usual")
 
     def heartbeat(self) -> None:
         """Write one ``: ping`` comment to every stream not in the middle of its replay."""
-        slow = [s for s in self._subscribers() if s.holding is None and not s.sink.write(HEARTBEAT)]
-        for subscriber in slow:
-            self._end(subscriber, "slow", abort=True)
+        for subscriber in [s for s in self._subscribers() if s.holding is None]:
+            self._write(subscriber, HEARTBEAT)
+
+    def _write(self, subscriber: Subscriber, data: bytes) -> bool:
+        """Write to one subscriber; end it if it is slow or its sink is broken. True if written."""
+        try:
+            if subscriber.sink.write(data):
+                return True
+        except Exception:
+            self._broken(subscriber)
+            return False
+        self._end(subscriber, "slow", abort=True)
+        return False
+
+    def _broken(self, subscriber: Subscriber) -> None:
+        self._dropped_broken += 1
+        log.exception("sse_widgets: dropping %r, its sink failed", subscriber)
+        self._end(subscriber, "broken", abort=True)
 
     # --- publishing --------------------------------------------------------------------
 
@@ -253,6 +281,7 @@ class Hub:
     def _fan_out(self, events: list[Event]) -> None:
         everything: bytes | None = None
         slow: list[Subscriber] = []
+        broken: list[Subscriber] = []
         for group in self._groups.values():
             matches = group.channels.matches
             matched = [e for e in events if matches(e.channel)]
@@ -278,11 +307,17 @@ class Hub:
                     data = b"".join([e.sse for e in matched if e.seq > subscriber.floor])
                     if not data:
                         continue
-                if not subscriber.sink.write(data):
-                    slow.append(subscriber)
+                try:
+                    if not subscriber.sink.write(data):
+                        slow.append(subscriber)
+                except Exception:
+                    broken.append(subscriber)
             self._deliveries += len(matched) * len(group.subscribers)
+        # Ended after the loop: ending one changes the group being iterated.
         for subscriber in slow:
             self._end(subscriber, "slow", abort=True)
+        for subscriber in broken:
+            self._broken(subscriber)
 
     # --- subscribing -------------------------------------------------------------------
 
@@ -334,30 +369,30 @@ class Hub:
         fresh = [e.sse for e in held if e.seq > seen]
         if held:
             subscriber.floor = max(subscriber.floor, held[-1].seq)
-        if fresh and not sink.write(b"".join(fresh)):
-            self._end(subscriber, "slow", abort=True)
+        if fresh:
+            self._write(subscriber, b"".join(fresh))
         return subscriber
 
     async def _write_replay(self, subscriber: Subscriber, replay: Replay) -> None:
         sink = subscriber.sink
         if replay.reset is not None:
             notice = json.dumps({"reason": replay.reset, "epoch": self.epoch})
-            sink.write(encode_event(notice, event="reset"))
+            if not self._write(subscriber, encode_event(notice, event="reset")):
+                return
         piece: list[bytes] = []
         size = 0
         for event in replay.events:
             piece.append(event.sse)
             size += len(event.sse)
             if size >= self.replay_chunk_bytes:
-                if not sink.write(b"".join(piece)):
-                    self._end(subscriber, "slow", abort=True)
+                if not self._write(subscriber, b"".join(piece)):
                     return
                 piece, size = [], 0
                 await sink.drain()
                 if subscriber.closed:
                     return
-        if piece and not sink.write(b"".join(piece)):
-            self._end(subscriber, "slow", abort=True)
+        if piece:
+            self._write(subscriber, b"".join(piece))
 
     def _add(self, subscriber: Subscriber) -> None:
         key = subscriber.channels.patterns
@@ -389,7 +424,10 @@ class Hub:
         if reason == "slow":
             self._dropped_slow += 1
         self.unsubscribe(subscriber)
-        subscriber.sink.close(abort=abort)
+        try:
+            subscriber.sink.close(abort=abort)
+        except Exception:
+            log.exception("sse_widgets: closing the sink of %r failed", subscriber)
 
     def _subscribers(self) -> Iterable[Subscriber]:
         for group in self._groups.values():
@@ -448,6 +486,7 @@ class Hub:
             "published": self._published,
             "deliveries": self._deliveries,
             "dropped_slow": self._dropped_slow,
+            "dropped_broken": self._dropped_broken,
             **self.backend.stats(),
         }
 

@@ -112,8 +112,10 @@ class StreamHandler(BaseHandler):
                 sink.close(abort=True)
                 return
             self.fail(503, str(exc))
-        sink.start()
+        # From here this handler owns the subscription: whatever happens to the client
+        # (gone before the stream starts, reset mid-write), the finally ends it.
         try:
+            sink.start()
             clean = await sink.done
         finally:
             app.hub.unsubscribe(subscriber)

@@ -1,0 +1,130 @@
+"""Clients that misbehave (reset connections, upload, ask for pathological patterns) against
+a real server: none of them may hurt the other streams or the server."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+from servers import JupyterServer
+from sse_client import SSEStream, publish
+
+from sse_widgets.protocol import mint_ticket
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Wait until ``condition()`` holds; the timeout only turns a hang into a failure."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.05)
+
+
+def subscribers(server: JupyterServer) -> int:
+    return int(server.api("GET", "sse-widgets/api/channels")["stats"]["subscribers"])
+
+
+def stream_request(server: JupyterServer, params: list[tuple[str, str]]) -> bytes:
+    query = urllib.parse.urlencode(params)
+    return (
+        f"GET {server.base_url}sse-widgets/api/stream?{query} HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{server.port}\r\nAccept: text/event-stream\r\n\r\n"
+    ).encode()
+
+
+def reset_at_once(port: int, request: bytes, pause: float) -> None:
+    """Send ``request``, then close with RST (SO_LINGER 0) after ``pause`` seconds."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    try:
+        sock.sendall(request)
+        if pause:
+            time.sleep(pause)
+    finally:
+        sock.close()
+
+
+def test_early_disconnect_does_not_leak_subscriber_or_stop_heartbeat(start_server: Any) -> None:
+    server = start_server(options={"SSEWidgetsApp.heartbeat_interval": 0.2})
+    ticket = mint_ticket(server.key, ["*"], ttl=600)
+    request = stream_request(server, [("channel", "*"), ("ticket", ticket)])
+    with SSEStream(server.url, ["*"], tickets=[ticket]) as healthy:
+        assert healthy.status == 200
+        stop = threading.Event()
+        published: list[str] = []
+
+        def churn(index: int) -> None:
+            pauses = (0.0, 0.0002, 0.001, 0.0)
+            for i in range(150):
+                reset_at_once(server.port, request, pauses[(i + index) % len(pauses)])
+
+        def publisher() -> None:
+            n = 0
+            while not stop.is_set():
+                status, reply = publish(server.url, server.key, {"channel": "t/churn", "data": n})
+                assert status == 200
+                published.extend(reply["ids"])
+                n += 1
+                time.sleep(0.01)
+
+        threads = [threading.Thread(target=churn, args=(i,)) for i in range(4)]
+        feeder = threading.Thread(target=publisher)
+        feeder.start()
+        for thread in threads:
+            thread.start()
+        received = []
+        while any(t.is_alive() for t in threads):
+            received += healthy.read(lambda events: bool(events), timeout=10)
+        stop.set()
+        feeder.join()
+        pings_after_churn = healthy.parser.comments.count("ping")
+        # Every event published during the churn reaches the healthy stream, in order...
+        received += healthy.read(lambda events: bool(published) and
+                                 published[-1] in [e.id for e in received + events], timeout=30)
+        assert [e.id for e in received] == published
+        # ...and the heartbeat still beats.
+        healthy.read(lambda events: healthy.parser.comments.count("ping") >= pings_after_churn + 3,
+                     timeout=30)
+        # Every reset connection is forgotten: one stream is open, one is counted.
+        wait_for(lambda: subscribers(server) == 1, "subscriber count back to the 1 open stream")
+    wait_for(lambda: subscribers(server) == 0, "subscriber count back to 0")
+    assert "Traceback" not in server.log()
+
+
+def vm_rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS line")
+
+
+def test_stream_upload_is_not_buffered_by_the_server(start_server: Any) -> None:
+    server = start_server()
+    pid = server.process.pid
+    uploader = SSEStream(server.url, ["t/upload"], token=server.token)
+    bystander = SSEStream(server.url, ["t/bystander"], token=server.token)
+    try:
+        assert uploader.status == 200 and bystander.status == 200
+        before = vm_rss_kib(pid)
+        block = b"x" * (1 << 20)
+        uploader.sock.settimeout(60)
+        for _ in range(200):  # 200 MiB up a stream that never asked for any
+            uploader.sock.sendall(block)
+        status, reply = publish(server.url, server.key, {"channel": "t/bystander", "data": "still here"})
+        assert status == 200
+        assert bystander.read_count(1)[0].json["data"] == "still here"
+        grown_mib = (vm_rss_kib(pid) - before) / 1024
+        assert grown_mib < 32, f"the server's RSS grew by {grown_mib:.0f} MiB"
+        # The uploading stream still works too.
+        publish(server.url, server.key, {"channel": "t/upload", "data": "down"})
+        assert uploader.read_count(1)[0].json["data"] == "down"
+    finally:
+        uploader.close()
+        bystander.close()

@@ -178,7 +178,7 @@ class Hub:
         try:
             if subscriber.sink.write(data):
                 return True
-        except Exception:
+        except Exception:  # noqa: BLE001 - any sink failure means "drop this one"; logged there
             self._broken(subscriber)
             return False
         self._end(subscriber, "slow", abort=True)
@@ -310,7 +310,7 @@ class Hub:
                 try:
                     if not subscriber.sink.write(data):
                         slow.append(subscriber)
-                except Exception:
+                except Exception:  # noqa: BLE001 - logged by _broken, after the pass
                     broken.append(subscriber)
             self._deliveries += len(matched) * len(group.subscribers)
         # Ended after the loop: ending one changes the group being iterated.
@@ -339,7 +339,7 @@ class Hub:
         if not wanted:
             raise ProtocolError("subscribe to at least one channel (channel=NAME)")
         position = None if cursor is None else Cursor.parse(cursor)
-        from_oldest = ChannelSet(since)
+        from_oldest = ChannelSet(since, "since")
         if self._closed:
             raise HubClosed("the hub is shutting down")
         if self._subscriber_count >= self.max_subscribers:

@@ -90,12 +90,14 @@ class StreamHandler(BaseHandler):
         cursor = self.request.headers.get("Last-Event-ID") or self.get_argument("last_event_id", None)
         try:
             wanted = ChannelSet(channels)
-            ChannelSet(since)
+            from_oldest = ChannelSet(since, "since")
         except ProtocolError as exc:
             self.fail(400, str(exc))
         if not wanted:
             self.fail(400, "name at least one channel: ?channel=NAME (repeatable, * allowed)")
-        self.require_read(list(wanted.patterns))
+        # since= selects channels too (it is matched against every channel's name), so it
+        # needs the same right to read as channel=.
+        self.require_read([*wanted.patterns, *from_oldest.patterns])
 
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-store")

@@ -3,6 +3,8 @@ a real server: none of them may hurt the other streams or the server."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import socket
 import struct
 import threading
@@ -11,10 +13,11 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from servers import JupyterServer
 from sse_client import SSEStream, publish
 
-from sse_widgets.protocol import mint_ticket
+from sse_widgets.protocol import MAX_STREAM_PATTERNS, mint_ticket
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
@@ -128,3 +131,41 @@ def test_stream_upload_is_not_buffered_by_the_server(start_server: Any) -> None:
     finally:
         uploader.close()
         bystander.close()
+
+
+def test_star_heavy_pattern_does_not_freeze_the_server(live_server: JupyterServer) -> None:
+    # A backtracking matcher needs about n**k steps for k stars: hours for this pattern
+    # against this name, during which the server answers nothing.
+    long_name = "t/" + "a" * 198
+    pattern = "t/" + "*a" * 98 + "*Z"
+    assert publish(live_server.url, live_server.key, {"channel": long_name, "data": 0})[0] == 200
+    with SSEStream(live_server.url, [pattern], token=live_server.token, last_event_id="0",
+                   since=[pattern]) as stream:
+        assert stream.status == 200
+        live_server.api("GET", "sse-widgets/api/channels")  # matches every channel to count streams
+        matching = "t/" + "a" * 197 + "Z"
+        assert publish(live_server.url, live_server.key, {"channel": matching, "data": 1})[0] == 200
+        (event,) = stream.read_count(1)
+        assert event.json["channel"] == matching
+
+
+def test_since_needs_the_same_right_as_channel(live_server: JupyterServer) -> None:
+    ticket = mint_ticket(live_server.key, ["t/mine"], ttl=60)
+    for since in (["t/*"], ["*" * 16 + "Z"], ["t/other"]):
+        with SSEStream(live_server.url, ["t/mine"], tickets=[ticket], since=since) as refused:
+            assert refused.status == 403
+            assert "do not cover" in json.loads(refused.body())["message"]
+    with SSEStream(live_server.url, ["t/mine"], tickets=[ticket], since=["t/mine"]) as allowed:
+        assert allowed.status == 200
+
+
+@pytest.mark.parametrize("param", ["channel", "since"])
+def test_too_many_patterns_get_400_saying_which(live_server: JupyterServer, param: str) -> None:
+    params = [("channel", "t/a"), *[(param, f"t/{i}") for i in range(MAX_STREAM_PATTERNS + 1)]]
+    connection = http.client.HTTPConnection("127.0.0.1", live_server.port, timeout=10)
+    query = urllib.parse.urlencode([*params, ("token", live_server.token)])
+    connection.request("GET", f"/sse-widgets/api/stream?{query}")
+    reply = connection.getresponse()
+    message = json.loads(reply.read())["message"]
+    assert reply.status == 400
+    assert f"{param} patterns" in message and f"at most {MAX_STREAM_PATTERNS}" in message

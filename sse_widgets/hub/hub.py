@@ -20,7 +20,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..protocol import ProtocolError, check_channel, check_type
+from ..protocol import MAX_DATA_DEPTH, ProtocolError, check_channel, check_type, data_depth_error
 from .backend import Backend, ChannelInfo, Replay
 from .encoding import encode_comment, encode_event
 from .event import Cursor, Draft, Event
@@ -67,6 +67,12 @@ def parse_json(body: bytes | str) -> Any:
         return json.loads(body, parse_constant=_reject_constant)
     except ValueError as exc:
         raise InvalidEvent(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        # The parser recurses per nesting level; far past MAX_DATA_DEPTH in any case.
+        raise InvalidEvent(
+            f"body is nested too deeply to parse; event data may be nested at most "
+            f"{MAX_DATA_DEPTH} levels deep (MAX_DATA_DEPTH)"
+        ) from None
 
 
 class _Group:
@@ -222,6 +228,9 @@ class Hub:
             event_type = check_type(item.get("type", "message"))
         except ProtocolError as exc:
             raise InvalidEvent(f"{where}{exc}") from None
+        too_deep = data_depth_error(item.get("data"))
+        if too_deep is not None:
+            raise InvalidEvent(f"{where}'data' on {channel!r}: {too_deep}")
         try:
             data_json = json.dumps(
                 item.get("data"), ensure_ascii=False, separators=(",", ":"), allow_nan=False

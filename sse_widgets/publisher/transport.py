@@ -192,14 +192,18 @@ class Transport(QueuedSender):
                 work.popleft()
                 self._delivered += len(chunk)
                 self._recovered()
-            elif reply.status in (400, 413):
+            elif reply.status in (400, 413, 500):
                 # Publishing is atomic per request: find the bad event instead of losing all.
+                # A 500 is the hub failing on what this request holds (an outage is a 503,
+                # or no answer): retried as it is, it would fail forever and hold back
+                # every event behind it.
                 work.popleft()
                 if len(chunk) > 1:
                     half = len(chunk) // 2
                     work.extendleft([chunk[half:], chunk[:half]])
                 else:
-                    self._drop(f"rejected by the hub ({reply.status}: {reply.message})", 1)
+                    verb = "failed on" if reply.status == 500 else "rejected by"
+                    self._drop(f"{verb} the hub ({reply.status}: {reply.message})", 1)
             elif reply.status in (401, 403) or 300 <= reply.status < 400:
                 count = sum(len(c) for c in work)
                 work.clear()

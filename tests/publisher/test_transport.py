@@ -57,6 +57,37 @@ def test_an_event_the_hub_rejects_is_isolated_and_the_rest_delivered(fake_hub: F
     assert report.dropped == {"rejected by the hub (400: no)": 1}
 
 
+def test_an_event_the_hub_fails_on_does_not_block_the_events_behind_it(fake_hub: FakeHub) -> None:
+    # A hub answering 500 to one request's content would answer it again on every retry.
+    fake_hub.reject_if = lambda event: event["data"] == "poison"
+    fake_hub.reject_status = 500
+    sw.connect(fake_hub.url, "k")
+    for i in range(50):
+        sw.publish("c", "poison" if i == 17 else i)
+    report = sw.flush(10)
+    assert [e["data"] for e in fake_hub.events] == [i for i in range(50) if i != 17]
+    assert report.dropped == {"failed on the hub (500: no)": 1}
+    sw.publish("c", "later")
+    assert sw.flush(10).ok and fake_hub.events[-1]["data"] == "later"
+
+
+def nested(depth: int) -> object:
+    data: object = 0
+    for _ in range(depth):
+        data = [data]
+    return data
+
+
+def test_too_deeply_nested_data_is_refused_at_the_call_site(fake_hub: FakeHub) -> None:
+    sw.connect(fake_hub.url, "k")
+    sw.publish("c", nested(64))
+    with pytest.raises(ValueError, match="nested more than 64 levels"):
+        sw.publish("c", nested(990))
+    with pytest.raises(ValueError, match="nested more than 64 levels"):
+        sw.publish("c", {"a": nested(64)})
+    assert sw.flush(10).ok and len(fake_hub.events) == 1
+
+
 def test_a_refused_key_warns_once_drops_and_reports(fake_hub: FakeHub) -> None:
     fake_hub.script = [403] * 1000
     sw.connect(fake_hub.url, "wrong")

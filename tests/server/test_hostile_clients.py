@@ -17,7 +17,7 @@ import pytest
 from servers import JupyterServer
 from sse_client import SSEStream, publish
 
-from sse_widgets.protocol import MAX_STREAM_PATTERNS, mint_ticket
+from sse_widgets.protocol import MAX_DATA_DEPTH, MAX_STREAM_PATTERNS, mint_ticket
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
@@ -169,3 +169,13 @@ def test_too_many_patterns_get_400_saying_which(live_server: JupyterServer, para
     message = json.loads(reply.read())["message"]
     assert reply.status == 400
     assert f"{param} patterns" in message and f"at most {MAX_STREAM_PATTERNS}" in message
+
+
+def test_deeply_nested_publish_gets_400_not_500(live_server: JupyterServer) -> None:
+    for depth in (MAX_DATA_DEPTH + 1, 990, 100_000):
+        body = b'{"channel": "t/deep", "data": ' + b"[" * depth + b"]" * depth + b"}"
+        status, reply = publish(live_server.url, live_server.key, body)
+        assert status == 400, (depth, reply)
+        assert f"{MAX_DATA_DEPTH} levels" in reply["message"]
+    body = b'{"channel": "t/deep", "data": ' + b"[" * MAX_DATA_DEPTH + b"]" * MAX_DATA_DEPTH + b"}"
+    assert publish(live_server.url, live_server.key, body)[0] == 200

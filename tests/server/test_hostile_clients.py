@@ -179,3 +179,34 @@ def test_deeply_nested_publish_gets_400_not_500(live_server: JupyterServer) -> N
         assert f"{MAX_DATA_DEPTH} levels" in reply["message"]
     body = b'{"channel": "t/deep", "data": ' + b"[" * MAX_DATA_DEPTH + b"]" * MAX_DATA_DEPTH + b"}"
     assert publish(live_server.url, live_server.key, body)[0] == 200
+
+
+def test_post_without_credentials_is_refused_when_jupyter_auth_is_off() -> None:
+    server = JupyterServer()
+    server.args = [a for a in server.args if not a.startswith("--IdentityProvider.token=")]
+    server.args.append("--IdentityProvider.token=")  # no token, no password: auth is off
+    with server:
+        check_no_credential_post_is_refused(server)
+
+
+def check_no_credential_post_is_refused(server: JupyterServer) -> None:
+    body = b'{"channel": "t/open", "data": 1}'
+    for path in ("/sse-widgets/api/publish", "/api/contents"):  # ours, and Jupyter's own
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+        reply = connection.getresponse()
+        assert reply.status == 403, (path, reply.status, reply.read())
+        reply.read()
+    assert all(c["name"] != "t/open" for c in server.api("GET", "sse-widgets/api/channels")["channels"])
+    # The key still publishes.
+    assert publish(server.url, server.key, {"channel": "t/open", "data": 2})[0] == 200
+
+
+def test_channel_whose_name_ends_in_events_can_be_deleted(live_server: JupyterServer) -> None:
+    publish(live_server.url, live_server.key, [{"channel": "t/x/events", "data": 1},
+                                               {"channel": "t/x", "data": 2}])
+    assert live_server.api("DELETE", "sse-widgets/api/channels/t/x/events") is None  # 204
+    names = {c["name"] for c in live_server.api("GET", "sse-widgets/api/channels")["channels"]}
+    assert "t/x/events" not in names and "t/x" in names
+    events = live_server.api("GET", "sse-widgets/api/channels/t/x/events")["events"]
+    assert [e["data"] for e in events] == [2]

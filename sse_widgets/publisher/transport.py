@@ -82,6 +82,7 @@ class Transport(QueuedSender):
         self._warned = False  # this outage has been reported
         #: A message for the next publishing call to raise as SSEWidgetsWarning, once.
         self.warning: str | None = None
+        self._outage_warning: str | None = None
 
     # --- producer side (any thread; put, put_progress, put_urgent in QueuedSender) ------
 
@@ -166,6 +167,16 @@ class Transport(QueuedSender):
                 else:
                     self._failed_gen = attempt_gen
                 self._settle.notify_all()
+
+    def _crashed(self, exc: Exception) -> None:
+        with self.outbox.lock:
+            self._dropped[f"sender error ({type(exc).__name__})"] += len(self._inflight)
+            self._inflight = []
+            self.failures += 1  # the next attempt waits a backoff
+            self.last_error = f"unexpected error in the sender: {type(exc).__name__}: {exc}"
+            self._failed_gen = self._flush_gen  # flush() returns with the report
+            self._settle.notify_all()
+            super()._crashed(exc)
 
     def _backoff(self) -> float:
         return float(min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** min(self.failures - 1, 16)))
@@ -255,9 +266,10 @@ class Transport(QueuedSender):
     def _recovered(self) -> None:
         self.failures = 0
         self._warned = False
-        self.warning = None  # an outage over before anyone called in is not worth a warning
+        if self.warning is not None and self.warning is self._outage_warning:
+            self.warning = None  # an outage over before anyone called in is not worth a warning
 
     def _warn(self, message: str) -> None:
         if not self._warned:
             self._warned = True
-            self.warning = message
+            self.warning = self._outage_warning = message

@@ -159,3 +159,59 @@ def test_token_connections_send_jupyter_auth(fake_hub: FakeHub) -> None:
     assert sw.flush(5).ok
     assert fake_hub.headers[0]["Authorization"] == "token tok"
     assert "X-SSE-Widgets-Key" not in fake_hub.headers[0]
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [("http://127.0.0.1:8888/", "clé"), ("http://127.0.0.1:8888/", "two words"),
+     ("http://127.0.0.1:8888/bäse/", "k"), ("http://127.0.0.1:8888/a b/", "k")],
+)
+def test_non_ascii_key_or_url_is_refused_where_it_is_given(url: str, key: str) -> None:
+    # These used to kill the sender thread (UnicodeEncodeError inside http.client).
+    with pytest.raises(ValueError, match="ASCII|percent-encode"):
+        sw.connect(url, key)
+
+
+def test_non_ascii_key_in_the_environment_is_refused_at_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSE_WIDGETS_URL", "http://127.0.0.1:8888/")
+    monkeypatch.setenv("SSE_WIDGETS_KEY", "clé")
+    with pytest.raises(ValueError, match="SSE_WIDGETS_KEY must be printable ASCII"):
+        sw.publish("c", 1)
+
+
+def test_sender_thread_survives_an_unexpected_error(fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transport, "BACKOFF_FIRST", 0.01)
+    real_post = transport.HubClient.post
+    calls = []
+
+    def post_that_fails_once(self: transport.HubClient, body: bytes) -> transport.Reply:
+        calls.append(body)
+        if len(calls) == 1:
+            raise UnicodeEncodeError("ascii", "é", 0, 1, "a stand-in for any bug in the sender")
+        return real_post(self, body)
+
+    monkeypatch.setattr(transport.HubClient, "post", post_that_fails_once)
+    sw.connect(fake_hub.url, "k")
+    sw.publish("c", "lost")
+    report = sw.flush(10)
+    assert report.dropped == {"sender error (UnicodeEncodeError)": 1}
+    assert "unexpected error" in (report.error or "")
+    with pytest.warns(SSEWidgetsWarning, match="unexpected error") as caught:
+        sw.publish("c", "after")
+        sw.publish("c", "and after")
+    assert len(caught) == 1
+    report = sw.flush(10)
+    assert report.ok and [e["data"] for e in fake_hub.events] == ["after", "and after"]
+
+
+def test_urgent_lane_is_bounded_by_bytes_when_the_hub_is_down() -> None:
+    sw.connect(f"http://127.0.0.1:{closed_port()}/", "k")
+    t = _process.transport()
+    assert t is not None
+    message = "x" * 60_000
+    with pytest.warns(SSEWidgetsWarning) as caught:
+        for _ in range(400):  # 24 MB of notifications, over the 16 MiB bound
+            sw.notify(message)
+    assert any("not queued because the queue is full" in str(w.message) for w in caught)
+    assert t.outbox._urgent_bytes <= t.outbox.max_urgent_bytes
+    assert len(t.outbox) < 400

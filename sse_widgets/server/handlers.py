@@ -205,7 +205,6 @@ class ChannelEventsHandler(BaseHandler):
         reset = json.dumps(replay.reset).encode()
         self.finish(b'{"reset":' + reset + b',"events":[' + events + b"]}")
 
-
     @web.authenticated
     @authorized
     async def delete(self, name: str) -> None:

@@ -15,6 +15,8 @@ import re
 import time
 from collections.abc import Iterable
 
+from ._glob import Glob
+
 API_PREFIX = "sse-widgets/api/"
 STREAM_PATH = API_PREFIX + "stream"
 PUBLISH_PATH = API_PREFIX + "publish"
@@ -27,6 +29,14 @@ URL_ENV = "SSE_WIDGETS_URL"
 KEY_ENV = "SSE_WIDGETS_KEY"
 
 MAX_CHANNEL_LENGTH = 200
+#: Distinct ``channel`` patterns one stream may ask for, and likewise ``since`` patterns.
+#: Every pattern is matched against each new channel, so the number is bounded like the
+#: length; a page's shared stream carries the patterns of all its widgets.
+MAX_STREAM_PATTERNS = 256
+#: Nesting of an event's ``data`` (arrays and objects inside one another), at most.
+#: Deeper data is refused by publish/metric at the call site and by the server (400),
+#: well before the recursion limit of the JSON parsers on either side.
+MAX_DATA_DEPTH = 64
 MAX_TYPE_LENGTH = 64
 #: Event types the server emits itself; publishers may not use them.
 RESERVED_TYPES = frozenset({"reset"})
@@ -74,9 +84,24 @@ def _check_name(name: object, rule: re.Pattern[str], what: str, allowed: str) ->
     return name
 
 
-def pattern_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a ``*`` pattern: ``*`` matches any run of characters, all else is literal."""
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+def check_patterns(patterns: Iterable[object], what: str = "channel") -> list[str]:
+    """Validate the patterns of one stream request, at most ``MAX_STREAM_PATTERNS`` distinct."""
+    unique = sorted({check_pattern(p) for p in patterns})
+    if len(unique) > MAX_STREAM_PATTERNS:
+        raise ProtocolError(
+            f"{len(unique)} distinct {what} patterns asked for; a stream takes at most "
+            f"{MAX_STREAM_PATTERNS} (MAX_STREAM_PATTERNS)"
+        )
+    return unique
+
+
+def compile_pattern(pattern: str) -> Glob:
+    """A ``*`` pattern ready to match names: ``compile_pattern(p).fullmatch(name)``.
+
+    ``*`` matches any run of characters (``/`` included); everything else is literal.
+    Matching takes linear time, with no backtracking (see ``sse_widgets._glob``).
+    """
+    return Glob(pattern)
 
 
 def covers(granted: str, requested: str) -> bool:
@@ -84,10 +109,32 @@ def covers(granted: str, requested: str) -> bool:
 
     Channel names cannot contain ``*``, so the literal characters of ``granted`` can never
     consume a ``*`` of ``requested``; each of those is consumed by a ``*`` of ``granted``,
-    which would consume any expansion as well. Matching ``requested`` as text is therefore
-    exact.
+    which would consume any expansion as well. Matching ``requested`` as text (its ``*``
+    as plain characters) is therefore exact, and as linear as matching a name.
     """
-    return pattern_regex(granted).fullmatch(requested) is not None
+    return Glob(granted).fullmatch(requested)
+
+
+def data_depth_error(data: object, limit: int = MAX_DATA_DEPTH) -> str | None:
+    """None when ``data`` is nested at most ``limit`` levels deep, else what is wrong.
+
+    Iterative, so that it cannot itself hit the recursion limit; it stops at the first
+    container past the limit. A scalar is depth 0, ``[1]`` depth 1.
+    """
+    stack: list[tuple[object, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Iterable[object] = value.values()
+        elif isinstance(value, (list, tuple)):
+            children = value
+        else:
+            continue
+        depth += 1
+        if depth > limit:
+            return f"data is nested more than {limit} levels deep (MAX_DATA_DEPTH); flatten it"
+        stack.extend((child, depth) for child in children if isinstance(child, (dict, list, tuple)))
+    return None
 
 
 # --- stream tickets -------------------------------------------------------------------

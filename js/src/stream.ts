@@ -125,9 +125,34 @@ export function baseUrl(): string {
   return url.endsWith("/") ? url : url + "/";
 }
 
-export function patternRegex(pattern: string): RegExp {
-  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp("^" + pattern.split("*").map(escape).join("[\\s\\S]*") + "$");
+/**
+ * A `*` pattern as a predicate on channel names: `*` matches any run of characters
+ * (`/` included), everything else is literal. Linear time, no backtracking, the same
+ * algorithm as `sse_widgets/_glob.py`: runs of `*` collapse; the first piece must be a
+ * prefix and the last a suffix (not overlapping); the middle pieces are found left to
+ * right with `indexOf`, each at its leftmost place, which is always right for `*`-only
+ * globs. (A RegExp such as `^a[\s\S]*b[\s\S]*c$` backtracks: exponential in the stars.)
+ */
+export function patternMatcher(pattern: string): (name: string) => boolean {
+  const pieces = pattern.split("*");
+  if (pieces.length === 1) return (name) => name === pattern;
+  const prefix = pieces[0];
+  const suffix = pieces[pieces.length - 1];
+  const middle = pieces.slice(1, -1).filter((piece) => piece !== "");
+  const minLength = prefix.length + suffix.length;
+  return (name) => {
+    if (name.length < minLength || !name.startsWith(prefix) || !name.endsWith(suffix)) {
+      return false;
+    }
+    let position = prefix.length;
+    const end = name.length - suffix.length;
+    for (const piece of middle) {
+      const found = name.indexOf(piece, position);
+      if (found < 0 || found + piece.length > end) return false;
+      position = found + piece.length;
+    }
+    return true;
+  };
 }
 
 export function parseId(id: string): { epoch: string; seq: number } | null {
@@ -195,7 +220,7 @@ const sseTransport: TransportFactory = (request, sink) => {
 
 interface Sub {
   spec: SubscriberSpec;
-  regexes: RegExp[];
+  matchers: Array<(name: string) => boolean>;
   epoch: string | null;
   lastSeq: number;
   /** Joined after the current transport was made: gets nothing until the next one. */
@@ -252,7 +277,7 @@ export class Connection {
   subscribe(spec: SubscriberSpec): Subscription {
     const sub: Sub = {
       spec,
-      regexes: spec.patterns.map(patternRegex),
+      matchers: spec.patterns.map(patternMatcher),
       epoch: null,
       lastSeq: -1,
       pending: true,
@@ -426,7 +451,7 @@ export class Connection {
     const only = typeof info.channel === "string" ? info.channel : null;
     for (const sub of this.subs) {
       if (sub.pending) continue;
-      if (only !== null && !sub.regexes.some((r) => r.test(only))) continue;
+      if (only !== null && !sub.matchers.some((match) => match(only))) continue;
       sub.lastSeq = -1;
       sub.epoch = this.epoch;
       sub.spec.onReset();
@@ -445,7 +470,7 @@ export class Connection {
     for (const sub of this.subs) {
       if (sub.pending) continue;
       if (pastCursor) sub.needsHistory = false;
-      if (!sub.regexes.some((r) => r.test(event.channel))) continue;
+      if (!sub.matchers.some((match) => match(event.channel))) continue;
       if (sub.epoch !== id.epoch) {
         if (sub.epoch !== null) sub.spec.onReset();
         sub.epoch = id.epoch;

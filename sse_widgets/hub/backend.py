@@ -97,3 +97,34 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def stats(self) -> dict[str, Any]:
         """Counters for the stats endpoint."""
+
+
+class UnavailableBackend(Backend):
+    """Stands in for a backend that cannot be made (e.g. its package is not installed):
+    the hub's start fails with ``message``, so every request gets a 503 that says why."""
+
+    epoch = "unavailable"
+
+    def __init__(self, message: str):
+        self.message = message
+
+    async def start(self) -> None:
+        raise BackendUnavailable(self.message)
+
+    async def append(self, drafts: list[Draft]) -> list[str]:
+        raise BackendUnavailable(self.message)
+
+    async def replay(self, channels: ChannelSet, cursor: Cursor | None, since: ChannelSet) -> Replay:
+        raise BackendUnavailable(self.message)
+
+    async def history(self, channel: str, after: Cursor | None, limit: int) -> Replay:
+        raise BackendUnavailable(self.message)
+
+    async def channels(self) -> list[ChannelInfo]:
+        raise BackendUnavailable(self.message)
+
+    async def delete(self, channel: str) -> bool:
+        raise BackendUnavailable(self.message)
+
+    def stats(self) -> dict[str, Any]:
+        return {"unavailable": self.message}

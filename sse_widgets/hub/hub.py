@@ -4,22 +4,31 @@ Fan-out is one pass per event-loop turn: events delivered by the backend collect
 pending list, and one scheduled ``_flush`` writes, to each group of subscribers with the
 same channel set, one chunk joined from the events' shared bytes. There is no coroutine
 or queue per subscriber, and no per-subscriber encoding.
+
+No subscriber can stop a pass. A sink that raises is a broken sink: it is ended (as a
+slow one is) and the pass goes on to the others; the heartbeat loop logs whatever its
+pass raised and keeps beating. Who removes a subscriber is fixed: the hub, when it ends
+one (slow, broken, deleted, shutdown); otherwise whoever called ``subscribe``, once its
+sink is done (the stream handler, in a ``finally``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..protocol import ProtocolError, check_channel, check_type
+from ..protocol import MAX_DATA_DEPTH, ProtocolError, check_channel, check_type, data_depth_error
 from .backend import Backend, ChannelInfo, Replay
 from .encoding import encode_comment, encode_event
 from .event import Cursor, Draft, Event
 from .memory import MemoryBackend
 from .patterns import ChannelSet
 from .subscriber import Sink, Subscriber
+
+log = logging.getLogger(__name__)
 
 HEARTBEAT = encode_comment("ping")
 _EVENT_FIELDS = frozenset({"channel", "type", "data"})
@@ -58,6 +67,12 @@ def parse_json(body: bytes | str) -> Any:
         return json.loads(body, parse_constant=_reject_constant)
     except ValueError as exc:
         raise InvalidEvent(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        # The parser recurses per nesting level; far past MAX_DATA_DEPTH in any case.
+        raise InvalidEvent(
+            f"body is nested too deeply to parse; event data may be nested at most "
+            f"{MAX_DATA_DEPTH} levels deep (MAX_DATA_DEPTH)"
+        ) from None
 
 
 class _Group:
@@ -117,6 +132,7 @@ class Hub:
         self._published = 0
         self._deliveries = 0
         self._dropped_slow = 0
+        self._dropped_broken = 0
 
     @property
     def epoch(self) -> str:
@@ -153,13 +169,31 @@ class Hub:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_interval)
-            self.heartbeat()
+            try:
+                self.heartbeat()
+            except Exception:  # the loop must outlive any one pass
+                log.exception("sse_widgets: a heartbeat pass failed; the next one runs as usual")
 
     def heartbeat(self) -> None:
         """Write one ``: ping`` comment to every stream not in the middle of its replay."""
-        slow = [s for s in self._subscribers() if s.holding is None and not s.sink.write(HEARTBEAT)]
-        for subscriber in slow:
-            self._end(subscriber, "slow", abort=True)
+        for subscriber in [s for s in self._subscribers() if s.holding is None]:
+            self._write(subscriber, HEARTBEAT)
+
+    def _write(self, subscriber: Subscriber, data: bytes) -> bool:
+        """Write to one subscriber; end it if it is slow or its sink is broken. True if written."""
+        try:
+            if subscriber.sink.write(data):
+                return True
+        except Exception:  # noqa: BLE001 - any sink failure means "drop this one"; logged there
+            self._broken(subscriber)
+            return False
+        self._end(subscriber, "slow", abort=True)
+        return False
+
+    def _broken(self, subscriber: Subscriber) -> None:
+        self._dropped_broken += 1
+        log.exception("sse_widgets: dropping %r, its sink failed", subscriber)
+        self._end(subscriber, "broken", abort=True)
 
     # --- publishing --------------------------------------------------------------------
 
@@ -194,6 +228,9 @@ class Hub:
             event_type = check_type(item.get("type", "message"))
         except ProtocolError as exc:
             raise InvalidEvent(f"{where}{exc}") from None
+        too_deep = data_depth_error(item.get("data"))
+        if too_deep is not None:
+            raise InvalidEvent(f"{where}'data' on {channel!r}: {too_deep}")
         try:
             data_json = json.dumps(
                 item.get("data"), ensure_ascii=False, separators=(",", ":"), allow_nan=False
@@ -253,6 +290,7 @@ class Hub:
     def _fan_out(self, events: list[Event]) -> None:
         everything: bytes | None = None
         slow: list[Subscriber] = []
+        broken: list[Subscriber] = []
         for group in self._groups.values():
             matches = group.channels.matches
             matched = [e for e in events if matches(e.channel)]
@@ -278,11 +316,17 @@ class Hub:
                     data = b"".join([e.sse for e in matched if e.seq > subscriber.floor])
                     if not data:
                         continue
-                if not subscriber.sink.write(data):
-                    slow.append(subscriber)
+                try:
+                    if not subscriber.sink.write(data):
+                        slow.append(subscriber)
+                except Exception:  # noqa: BLE001 - logged by _broken, after the pass
+                    broken.append(subscriber)
             self._deliveries += len(matched) * len(group.subscribers)
+        # Ended after the loop: ending one changes the group being iterated.
         for subscriber in slow:
             self._end(subscriber, "slow", abort=True)
+        for subscriber in broken:
+            self._broken(subscriber)
 
     # --- subscribing -------------------------------------------------------------------
 
@@ -304,7 +348,7 @@ class Hub:
         if not wanted:
             raise ProtocolError("subscribe to at least one channel (channel=NAME)")
         position = None if cursor is None else Cursor.parse(cursor)
-        from_oldest = ChannelSet(since)
+        from_oldest = ChannelSet(since, "since")
         if self._closed:
             raise HubClosed("the hub is shutting down")
         if self._subscriber_count >= self.max_subscribers:
@@ -334,30 +378,30 @@ class Hub:
         fresh = [e.sse for e in held if e.seq > seen]
         if held:
             subscriber.floor = max(subscriber.floor, held[-1].seq)
-        if fresh and not sink.write(b"".join(fresh)):
-            self._end(subscriber, "slow", abort=True)
+        if fresh:
+            self._write(subscriber, b"".join(fresh))
         return subscriber
 
     async def _write_replay(self, subscriber: Subscriber, replay: Replay) -> None:
         sink = subscriber.sink
         if replay.reset is not None:
             notice = json.dumps({"reason": replay.reset, "epoch": self.epoch})
-            sink.write(encode_event(notice, event="reset"))
+            if not self._write(subscriber, encode_event(notice, event="reset")):
+                return
         piece: list[bytes] = []
         size = 0
         for event in replay.events:
             piece.append(event.sse)
             size += len(event.sse)
             if size >= self.replay_chunk_bytes:
-                if not sink.write(b"".join(piece)):
-                    self._end(subscriber, "slow", abort=True)
+                if not self._write(subscriber, b"".join(piece)):
                     return
                 piece, size = [], 0
                 await sink.drain()
                 if subscriber.closed:
                     return
-        if piece and not sink.write(b"".join(piece)):
-            self._end(subscriber, "slow", abort=True)
+        if piece:
+            self._write(subscriber, b"".join(piece))
 
     def _add(self, subscriber: Subscriber) -> None:
         key = subscriber.channels.patterns
@@ -389,7 +433,10 @@ class Hub:
         if reason == "slow":
             self._dropped_slow += 1
         self.unsubscribe(subscriber)
-        subscriber.sink.close(abort=abort)
+        try:
+            subscriber.sink.close(abort=abort)
+        except Exception:
+            log.exception("sse_widgets: closing the sink of %r failed", subscriber)
 
     def _subscribers(self) -> Iterable[Subscriber]:
         for group in self._groups.values():
@@ -448,6 +495,7 @@ class Hub:
             "published": self._published,
             "deliveries": self._deliveries,
             "dropped_slow": self._dropped_slow,
+            "dropped_broken": self._dropped_broken,
             **self.backend.stats(),
         }
 

@@ -40,7 +40,7 @@ class Subscriber:
         self.holding_bytes = 0
         self.floor = 0
         self.closed = False
-        #: Why the hub ended the stream, if it did: "slow", "deleted", "shutdown".
+        #: Why the hub ended the stream, if it did: "slow", "broken", "deleted", "shutdown".
         self.reason: str | None = None
 
     def __repr__(self) -> str:

@@ -68,6 +68,12 @@ def normalise_url(url: object) -> str:
         )
     if parts.query or parts.fragment:
         raise HubConfigError(f"hub URL {text!r} must not carry a query or fragment (no ?token=)")
+    if not text.isascii() or any(c.isspace() or not c.isprintable() for c in text):
+        # http.client sends the request line as ASCII; it would fail in the sender thread.
+        raise HubConfigError(
+            f"hub URL {text!r} has spaces or non-ASCII characters; percent-encode them "
+            "(urllib.parse.quote) or use the host's ASCII (IDNA) name"
+        )
     try:
         parts.port  # noqa: B018 - validates the port
     except ValueError as exc:
@@ -81,7 +87,14 @@ def _check_secret(value: object, what: str) -> str:
         raise HubConfigError(f"{what} must be a non-empty string, not {type(value).__name__}")
     if any(c in value for c in "\r\n\0"):
         raise HubConfigError(f"{what} must not contain line breaks")
-    return value.strip()
+    secret = value.strip()
+    if not all("!" <= c <= "~" for c in secret):
+        # It travels in an HTTP header; the server's keys and Jupyter's tokens are ASCII.
+        raise HubConfigError(
+            f"{what} must be printable ASCII without spaces (it is sent in an HTTP header); "
+            "copy it again from the server (sse-widgets info --show-key)"
+        )
+    return secret
 
 
 def from_environment(environ: dict[str, str] | None = None) -> Connection | None:
@@ -92,6 +105,10 @@ def from_environment(environ: dict[str, str] | None = None) -> Connection | None
         return None
     key = env.get(protocol.KEY_ENV, "").strip() or None
     token = None if key else (env.get(TOKEN_ENV, "").strip() or None)
+    if key is not None:
+        key = _check_secret(key, protocol.KEY_ENV)
+    if token is not None:
+        token = _check_secret(token, TOKEN_ENV)
     return Connection(
         normalise_url(url),
         key=key,

@@ -34,6 +34,9 @@ def check_channel(channel: object) -> str:
 
 def encode(channel: str, event_type: str, data: object, what: str) -> str:
     """Serialise one event now, so that a bad value fails here and never poisons a batch."""
+    too_deep = protocol.data_depth_error(data)
+    if too_deep is not None:
+        raise ValueError(f"{what} {too_deep}")
     try:
         text = json.dumps(
             {"channel": channel, "type": event_type, "data": data}, separators=(",", ":"), allow_nan=False
@@ -65,7 +68,8 @@ def publish(channel: str, data: Any = None, type: str = "message") -> None:
     Raises
     ------
     ValueError
-        Bad channel or type, or an event over 64 KiB.
+        Bad channel or type, an event over 64 KiB, or ``data`` nested more than 64 levels
+        deep (``protocol.MAX_DATA_DEPTH``).
     TypeError
         ``data`` is not JSON-serialisable.
     """

@@ -25,22 +25,31 @@ class Outbox:
     - *stream*: metrics and raw messages; when full the oldest are dropped (and counted);
     - *progress*: the latest running state per task, replacing the pending one (coalescing);
     - *urgent*: notifications and final progress states (done/failed/cancelled), which are
-      never coalesced away; when even this lane is full, the caller is told (``put_urgent``
+      never coalesced away; bounded by count and by bytes like *stream*. When even this
+      lane is full, the new event is not queued and the caller is told (``put_urgent``
       returns False) so that it can warn instead of dropping silently.
     """
 
-    def __init__(self, max_events: int = 10_000, max_bytes: int = 16 << 20, max_urgent: int = 10_000) -> None:
-        if max_events < 1 or max_bytes < 1 or max_urgent < 1:
+    def __init__(
+        self,
+        max_events: int = 10_000,
+        max_bytes: int = 16 << 20,
+        max_urgent: int = 10_000,
+        max_urgent_bytes: int = 16 << 20,
+    ) -> None:
+        if max_events < 1 or max_bytes < 1 or max_urgent < 1 or max_urgent_bytes < 1:
             raise ValueError("outbox bounds must be positive")
         self.max_events = max_events
         self.max_bytes = max_bytes
         self.max_urgent = max_urgent
+        self.max_urgent_bytes = max_urgent_bytes
         self.lock = threading.Lock()
         self._counter = itertools.count(1)
         self._stream: deque[Item] = deque()
         self._stream_bytes = 0
         self._progress: dict[tuple[str, str], Item] = {}
         self._urgent: deque[Item] = deque()
+        self._urgent_bytes = 0
         #: reason -> number of events dropped, since the last take_dropped().
         self.dropped: Counter[str] = Counter()
 
@@ -86,12 +95,15 @@ class Outbox:
 
     def put_urgent(self, payload: Payload, size: int, supersedes: tuple[str, str] | None = None) -> bool:
         """Queue an event that must not be coalesced away; False (and nothing queued) when full."""
-        if len(self._urgent) >= self.max_urgent:
+        if len(self._urgent) >= self.max_urgent or (
+            self._urgent and self._urgent_bytes + size > self.max_urgent_bytes
+        ):
             self.dropped[QUEUE_FULL] += 1
             return False
         if supersedes is not None:
             self._progress.pop(supersedes, None)
         self._urgent.append((next(self._counter), payload, size))
+        self._urgent_bytes += size
         return True
 
     def drain(self, max_events: int, max_bytes: int) -> list[Item]:
@@ -117,6 +129,7 @@ class Outbox:
                 self._stream_bytes -= best[2]
             elif lane == 2:
                 urgent.popleft()
+                self._urgent_bytes -= best[2]
             else:
                 del progress[next(iter(progress))]
             out.append(best)
@@ -130,6 +143,7 @@ class Outbox:
         self._stream_bytes = 0
         self._progress.clear()
         self._urgent.clear()
+        self._urgent_bytes = 0
         return n
 
     def take_dropped(self) -> dict[str, int]:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from .outbox import Outbox, Payload
+
+#: Pause after an unexpected error in the sender, so that a persistent one cannot spin.
+CRASH_PAUSE = 0.1
 
 
 class QueuedSender:
@@ -13,9 +17,16 @@ class QueuedSender:
     Only an idle sender needs waking; a busy one drains the queue anyway. The sender sets
     ``_idle`` *before* it looks at the queue, so ``put`` (metric's path, which takes no
     lock) either sees ``_idle`` and wakes it, or the sender sees the event.
+
+    The thread never dies of an error: ``_run`` is restarted after anything it raises,
+    once ``_crashed`` has dropped (and counted) what it was sending and set one warning.
+    A dead sender would leave every later call queueing into a queue nobody drains.
     """
 
     thread_name = "sse-widgets-sender"
+    #: A message for the next publishing call to raise as SSEWidgetsWarning, once.
+    warning: str | None = None
+    _crash_warned = False
 
     def __init__(self, outbox: Outbox | None = None) -> None:
         self.outbox = outbox or Outbox()
@@ -60,8 +71,27 @@ class QueuedSender:
             self._wake.notify()
 
     def _start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+        self._thread = threading.Thread(target=self._supervise, name=self.thread_name, daemon=True)
         self._thread.start()
+
+    def _supervise(self) -> None:
+        while True:
+            try:
+                self._run()
+                return
+            except Exception as exc:  # noqa: BLE001 - reported by _crashed; sending goes on
+                self._crashed(exc)
+                time.sleep(CRASH_PAUSE)
 
     def _run(self) -> None:
         raise NotImplementedError
+
+    def _crashed(self, exc: Exception) -> None:
+        """``_run`` raised ``exc``: warn once (subclasses also drop what was being sent)."""
+        if not self._crash_warned:
+            self._crash_warned = True
+            self.warning = (
+                f"sse-widgets: the background sender hit an unexpected error "
+                f"({type(exc).__name__}: {exc}); the events it was sending are dropped and "
+                "counted (sw.flush() reports them), and sending goes on. Please report this."
+            )

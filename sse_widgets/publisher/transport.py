@@ -82,6 +82,7 @@ class Transport(QueuedSender):
         self._warned = False  # this outage has been reported
         #: A message for the next publishing call to raise as SSEWidgetsWarning, once.
         self.warning: str | None = None
+        self._outage_warning: str | None = None
 
     # --- producer side (any thread; put, put_progress, put_urgent in QueuedSender) ------
 
@@ -167,6 +168,16 @@ class Transport(QueuedSender):
                     self._failed_gen = attempt_gen
                 self._settle.notify_all()
 
+    def _crashed(self, exc: Exception) -> None:
+        with self.outbox.lock:
+            self._dropped[f"sender error ({type(exc).__name__})"] += len(self._inflight)
+            self._inflight = []
+            self.failures += 1  # the next attempt waits a backoff
+            self.last_error = f"unexpected error in the sender: {type(exc).__name__}: {exc}"
+            self._failed_gen = self._flush_gen  # flush() returns with the report
+            self._settle.notify_all()
+            super()._crashed(exc)
+
     def _backoff(self) -> float:
         return float(min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** min(self.failures - 1, 16)))
 
@@ -192,14 +203,18 @@ class Transport(QueuedSender):
                 work.popleft()
                 self._delivered += len(chunk)
                 self._recovered()
-            elif reply.status in (400, 413):
+            elif reply.status in (400, 413, 500):
                 # Publishing is atomic per request: find the bad event instead of losing all.
+                # A 500 is the hub failing on what this request holds (an outage is a 503,
+                # or no answer): retried as it is, it would fail forever and hold back
+                # every event behind it.
                 work.popleft()
                 if len(chunk) > 1:
                     half = len(chunk) // 2
                     work.extendleft([chunk[half:], chunk[:half]])
                 else:
-                    self._drop(f"rejected by the hub ({reply.status}: {reply.message})", 1)
+                    verb = "failed on" if reply.status == 500 else "rejected by"
+                    self._drop(f"{verb} the hub ({reply.status}: {reply.message})", 1)
             elif reply.status in (401, 403) or 300 <= reply.status < 400:
                 count = sum(len(c) for c in work)
                 work.clear()
@@ -251,9 +266,10 @@ class Transport(QueuedSender):
     def _recovered(self) -> None:
         self.failures = 0
         self._warned = False
-        self.warning = None  # an outage over before anyone called in is not worth a warning
+        if self.warning is not None and self.warning is self._outage_warning:
+            self.warning = None  # an outage over before anyone called in is not worth a warning
 
     def _warn(self, message: str) -> None:
         if not self._warned:
             self._warned = True
-            self.warning = message
+            self.warning = self._outage_warning = message

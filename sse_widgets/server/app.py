@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from typing import Any
@@ -10,6 +11,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Enum, Float, Int, Unicode, default
 
 from ..hub import Backend, Hub, MemoryBackend
+from ..hub.backend import UnavailableBackend
 from ..protocol import API_PREFIX, KEY_ENV, URL_ENV
 from .handlers import (
     ChannelEventsHandler,
@@ -20,6 +22,8 @@ from .handlers import (
 )
 
 _ANY_ADDRESS = {"", "0.0.0.0", "*", "localhost", "::"}
+#: How long stop_extension waits for the hub to close before letting the server go on.
+STOP_TIMEOUT = 10.0
 
 
 class SSEWidgetsApp(ExtensionApp):
@@ -94,7 +98,10 @@ class SSEWidgetsApp(ExtensionApp):
     def _shared_redis_key(self) -> str:
         """One key for every server on this Redis, so that tickets minted in a kernel of
         one server verify on the others. Kept in Redis, whose readers could publish anyway."""
-        import redis
+        try:
+            import redis
+        except ImportError:
+            return secrets.token_urlsafe(32)  # make_backend says what is missing
 
         client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=5)
         try:
@@ -116,8 +123,14 @@ class SSEWidgetsApp(ExtensionApp):
     def make_backend(self) -> Backend:
         """The history backend this server uses."""
         if self.backend == "redis":
-            from ..hub.redis_streams import RedisBackend
-
+            try:
+                from ..hub.redis_streams import RedisBackend
+            except ImportError as exc:
+                # Load anyway, so that every sse-widgets URL answers 503 saying this,
+                # rather than 404 after a traceback in the log.
+                message = f"backend='redis' cannot be used: {exc}"
+                self.log.error("sse_widgets: %s; every sse-widgets request gets 503 until then", message)
+                return UnavailableBackend(message)
             return RedisBackend(
                 self.redis_url,
                 prefix=self.redis_prefix,
@@ -164,7 +177,8 @@ class SSEWidgetsApp(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         # The port is final only once the server has bound it.
         self.export_environment()
-        await self.hub.start()
+        if not isinstance(self.hub.backend, UnavailableBackend):  # that one has said why
+            await self.hub.start()
 
     def export_environment(self) -> None:
         """Put the publish URL and key in os.environ, which every kernel inherits."""
@@ -187,5 +201,15 @@ class SSEWidgetsApp(ExtensionApp):
         return f"{scheme}://{host}:{server.port}{server.base_url}"
 
     async def stop_extension(self) -> None:
-        """End every open stream cleanly, so that browsers reconnect once a server is back."""
-        await self.hub.close()
+        """End every open stream cleanly, so that browsers reconnect once a server is back.
+
+        Never raises and never hangs: the server's shutdown (SIGTERM, Ctrl-C) waits for
+        it, whatever state this extension is in (it may have failed to load: no hub).
+        """
+        hub: Hub | None = getattr(self, "hub", None)
+        if hub is None:
+            return
+        try:
+            await asyncio.wait_for(hub.close(), STOP_TIMEOUT)
+        except Exception:
+            self.log.exception("sse_widgets: closing the hub failed; the server stops anyway")

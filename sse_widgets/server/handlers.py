@@ -90,12 +90,14 @@ class StreamHandler(BaseHandler):
         cursor = self.request.headers.get("Last-Event-ID") or self.get_argument("last_event_id", None)
         try:
             wanted = ChannelSet(channels)
-            ChannelSet(since)
+            from_oldest = ChannelSet(since, "since")
         except ProtocolError as exc:
             self.fail(400, str(exc))
         if not wanted:
             self.fail(400, "name at least one channel: ?channel=NAME (repeatable, * allowed)")
-        self.require_read(list(wanted.patterns))
+        # since= selects channels too (it is matched against every channel's name), so it
+        # needs the same right to read as channel=.
+        self.require_read([*wanted.patterns, *from_oldest.patterns])
 
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
@@ -112,8 +114,10 @@ class StreamHandler(BaseHandler):
                 sink.close(abort=True)
                 return
             self.fail(503, str(exc))
-        sink.start()
+        # From here this handler owns the subscription: whatever happens to the client
+        # (gone before the stream starts, reset mid-write), the finally ends it.
         try:
+            sink.start()
             clean = await sink.done
         finally:
             app.hub.unsubscribe(subscriber)
@@ -130,12 +134,15 @@ class PublishHandler(BaseHandler):
     """``POST .../publish``: one event or a list, by key header or Jupyter auth."""
 
     def check_xsrf_cookie(self) -> None:
-        # XSRF protects cookie-authenticated requests. The key travels in a custom header,
-        # which a cross-site page cannot set without a CORS preflight, and a request with
-        # no cookie cannot ride on a login: both are judged in post(), with a clearer
-        # message than "_xsrf missing".
-        headers = self.request.headers
-        if headers.get(KEY_HEADER) is not None or "Cookie" not in headers:
+        # The key travels in a custom header, which a cross-site page cannot set without a
+        # CORS preflight: such a request is judged in post(). So is a request with no user
+        # at all, which post() refuses with a clearer message than "_xsrf missing".
+        # Everything else follows Jupyter's own rule (jupyter_server JupyterHandler.
+        # check_xsrf_cookie: XSRF unless token-authenticated), which matters most when
+        # auth is off (ServerApp.token=''): then every request has a user, cookie or not.
+        if self.request.headers.get(KEY_HEADER) is not None:
+            return None
+        if hasattr(self, "_jupyter_current_user") and self.current_user is None:
             return None
         return super().check_xsrf_cookie()
 
@@ -174,7 +181,11 @@ class ChannelsHandler(BaseHandler):
 
 
 class ChannelEventsHandler(BaseHandler):
-    """``GET .../channels/<name>/events?after=ID&limit=N``: retained events as JSON."""
+    """``GET .../channels/<name>/events?after=ID&limit=N``: retained events as JSON.
+
+    The route also matches ``DELETE .../channels/x/events``, which is a request to clear
+    the channel named ``x/events``.
+    """
 
     @allow_unauthenticated
     async def get(self, name: str) -> None:
@@ -194,6 +205,11 @@ class ChannelEventsHandler(BaseHandler):
         reset = json.dumps(replay.reset).encode()
         self.finish(b'{"reset":' + reset + b',"events":[' + events + b"]}")
 
+    @web.authenticated
+    @authorized
+    async def delete(self, name: str) -> None:
+        await delete_channel(self, name + "/events")
+
 
 class ChannelHandler(BaseHandler):
     """``DELETE .../channels/<name>``: clear one channel's history."""
@@ -201,11 +217,16 @@ class ChannelHandler(BaseHandler):
     @web.authenticated
     @authorized
     async def delete(self, name: str) -> None:
-        try:
-            existed = await self.app.hub.delete(name)
-        except ProtocolError as exc:
-            self.fail(400, str(exc))
-        if not existed:
-            self.fail(404, f"no channel {name!r} with retained events")
-        self.set_status(204)
-        self.finish()
+        await delete_channel(self, name)
+
+
+async def delete_channel(handler: BaseHandler, name: str) -> None:
+    """Clear channel ``name``: 204, or 404 when it has nothing retained."""
+    try:
+        existed = await handler.app.hub.delete(name)
+    except ProtocolError as exc:
+        handler.fail(400, str(exc))
+    if not existed:
+        handler.fail(404, f"no channel {name!r} with retained events")
+    handler.set_status(204)
+    handler.finish()

@@ -9,6 +9,15 @@ copy per subscriber per fan-out pass, which is what a ``RequestHandler.write``/`
 (or ``HTTP1Connection.write``) would cost. The unsent-bytes bound is the IOStream's
 ``max_write_buffer_size``: a write past it raises ``StreamBufferFullError`` and the hub
 cuts the stream off.
+
+A sink never raises to the hub. A client may be gone before the stream starts (``detach``
+then hands back a closed stream with no socket) or at any write; either way the sink just
+closes, resolves ``done`` and lets the handler, which owns the subscription, end it.
+
+Bytes the client sends after its request (an SSE client sends none) are read into one
+small scratch buffer shared by every stream and thrown away: the pending read is how the
+IOStream notices that the client went away, and a ``read_until_close`` there would keep
+whatever is uploaded, up to Tornado's ``max_buffer_size`` per stream.
 """
 
 from __future__ import annotations
@@ -56,12 +65,15 @@ class ResponseSink:
             return
         head = response_head(self._handler)
         stream = self.stream = self._handler.detach()
+        if stream.closed() or stream.socket is None:
+            # The client left before the stream started.
+            self.close(abort=True)
+            return
         stream.max_write_buffer_size = self._limit
         stream.set_nodelay(True)
         stream.set_close_callback(self._on_stream_closed)
         self._socket = stream.socket
-        # A pending read is how the IOStream notices that the client went away.
-        asyncio.ensure_future(stream.read_until_close()).add_done_callback(_ignore_result)
+        asyncio.ensure_future(_discard_input(stream)).add_done_callback(_ignore_result)
         self._send(head + self._preamble)
 
     def write(self, data: bytes) -> bool:
@@ -73,7 +85,9 @@ class ResponseSink:
 
     def _send(self, data: bytes | memoryview) -> bool:
         stream = self.stream
-        assert stream is not None and self._socket is not None
+        if stream is None or self._socket is None or stream.closed():
+            self.close(abort=True)
+            return True
         if not stream.writing():
             try:
                 sent = self._socket.send(data)
@@ -121,6 +135,17 @@ class ResponseSink:
 
     def _on_stream_closed(self) -> None:
         self.close(abort=True)
+
+
+#: Where every stream's incoming bytes land before they are dropped. Shared: the loop is
+#: single-threaded and nothing ever reads it, so concurrent reads cannot hurt each other.
+_SCRATCH = bytearray(16 << 10)
+
+
+async def _discard_input(stream: IOStream) -> None:
+    """Read and drop what the client sends until the connection closes."""
+    while True:
+        await stream.read_into(_SCRATCH, partial=True)
 
 
 def _ignore_result(future: asyncio.Future[Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import html
 import os
 import uuid
@@ -45,6 +46,25 @@ def static_asset(name: str, suffix: str) -> Path | str:
     return _NOT_BUILT % name if suffix == ".js" else ""
 
 
+def check_keywords(cls: type[traitlets.HasTraits], kwargs: dict[str, Any], *extra: str) -> None:
+    """Raise TypeError for a keyword that is not one of ``cls``'s traits (or ``extra``).
+
+    traitlets would take an unknown keyword with only a DeprecationWarning, so a typo
+    (``serie=``) would be ignored without a word.
+    """
+    traits = set(cls.class_trait_names())
+    unknown = sorted(k for k in kwargs if k not in traits and k not in extra)
+    if not unknown:
+        return
+    valid = sorted({*extra, *(n for n in traits if not n.startswith("_"))})
+    hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, valid, 1)) else repr(k)
+             for k in unknown]
+    raise TypeError(
+        f"{cls.__name__}() got unexpected keyword argument(s) {', '.join(hints)}; "
+        f"valid keywords: {', '.join(valid)}"
+    )
+
+
 def as_patterns(channels: str | Iterable[str]) -> list[str]:
     """Accept one channel or pattern, or several; validated as the server would."""
     items = [channels] if isinstance(channels, str) else list(channels)
@@ -62,8 +82,14 @@ class StreamWidget(anywidget.AnyWidget):
     ----------
     channels
         Channel names or ``*`` patterns (``"jobs/*"``) to follow; one string or a list.
+        ``channel=`` is the same keyword, spelled as the publishing calls spell it.
     title
         Shown in the widget's header.
+
+    Raises
+    ------
+    TypeError
+        An unknown keyword (naming the valid ones), or both ``channels`` and ``channel``.
     """
 
     channels = traitlets.List(traitlets.Unicode(), help="channel names or * patterns").tag(sync=True)
@@ -87,8 +113,26 @@ class StreamWidget(anywidget.AnyWidget):
     #: viewers too) can send the kernel widget updates; were ``channels`` among them, a
     #: page could make the kernel mint a ticket for channels the dashboard never showed.
     _frontend_writable: frozenset[str] = frozenset({"last_event_id"})
+    #: What to follow when no channel is given; None when the widget needs one.
+    _default_channels: tuple[str, ...] | None = ()
 
-    def __init__(self, channels: str | Iterable[str] = (), **kwargs: Any) -> None:
+    def __init__(self, channels: str | Iterable[str] | None = None, **kwargs: Any) -> None:
+        if "channel" in kwargs:
+            if channels is not None:
+                raise TypeError(
+                    f"{type(self).__name__}() got both channels= and channel=, which are the "
+                    "same; pass one"
+                )
+            channels = kwargs.pop("channel")
+        check_keywords(type(self), kwargs, "channel")
+        if channels is None:
+            if self._default_channels is None:
+                name = type(self).__name__
+                raise TypeError(
+                    f"{name}() needs the channel(s) to follow: {name}('train') or "
+                    f"{name}(channel='train')"
+                )
+            channels = self._default_channels
         kwargs.setdefault("_uid", uuid.uuid4().hex)
         local = _process.local()
         # In the state the comm opens with, so the frontend never starts on the wrong path.

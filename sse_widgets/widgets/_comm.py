@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from ..protocol import pattern_regex
+from .._glob import Glob
+from ..protocol import compile_pattern
 
 if TYPE_CHECKING:
     from ._base import StreamWidget
@@ -21,14 +21,14 @@ class WidgetSink:
 
     def __init__(self, widget: StreamWidget) -> None:
         self._widget = weakref.ref(widget)
-        self._regexes: list[re.Pattern[str]] = []
+        self._globs: list[Glob] = []
         self.follow(widget.channels)
 
     def follow(self, patterns: list[str]) -> None:
-        self._regexes = [pattern_regex(p) for p in patterns]
+        self._globs = [compile_pattern(p) for p in patterns]
 
     def matches(self, channel: str) -> bool:
-        return any(regex.fullmatch(channel) for regex in self._regexes)
+        return any(glob.fullmatch(channel) for glob in self._globs)
 
     def send(self, content: dict[str, Any], payload: bytes) -> bool:
         # Called from the sender thread. ipykernel's IOPub socket is thread-safe: a send

@@ -33,6 +33,7 @@ class LiveChart(StreamWidget):
 
     _esm = static_asset("chart", ".js")
     _css = static_asset("chart", ".css")
+    _default_channels = None
 
     series = traitlets.List(traitlets.Unicode(), help="value names to draw").tag(sync=True)
     window = traitlets.Int(10_000, help="points kept per series").tag(sync=True)
@@ -40,7 +41,7 @@ class LiveChart(StreamWidget):
 
     def __init__(
         self,
-        channels: str | Iterable[str],
+        channels: str | Iterable[str] | None = None,
         series: Iterable[str] = (),
         window: int = 10_000,
         **kwargs: Any,

@@ -16,7 +16,7 @@ import anywidget
 import ipywidgets  # type: ignore[import-untyped]
 import traitlets
 
-from ._base import static_asset
+from ._base import check_keywords, static_asset
 from .toasts import Toasts
 
 
@@ -54,6 +54,7 @@ class Dashboard(ipywidgets.VBox):  # type: ignore[misc]
         min_width: str = "360px",
         **kwargs: Any,
     ) -> None:
+        check_keywords(type(self), kwargs, "widgets", "columns", "min_width")
         items = list(widgets)
         self.header = DashboardHeader(title=title)
         overlays = [w for w in items if isinstance(w, Toasts)]

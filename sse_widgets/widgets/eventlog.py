@@ -25,10 +25,11 @@ class EventLog(StreamWidget):
 
     _esm = static_asset("eventlog", ".js")
     _css = static_asset("eventlog", ".css")
+    _default_channels = ("*",)
 
     max_events = traitlets.Int(500, help="rows kept").tag(sync=True)
     types = traitlets.List(traitlets.Unicode(), help="event types shown; all if empty").tag(sync=True)
     height = traitlets.Int(240, help="list height in pixels").tag(sync=True)
 
-    def __init__(self, channels: str | Iterable[str] = "*", **kwargs: Any) -> None:
+    def __init__(self, channels: str | Iterable[str] | None = None, **kwargs: Any) -> None:
         super().__init__(channels, **kwargs)

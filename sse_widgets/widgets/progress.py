@@ -33,11 +33,12 @@ class ProgressBoard(StreamWidget):
 
     _esm = static_asset("progress", ".js")
     _css = static_asset("progress", ".css")
+    _default_channels = DEFAULT_CHANNELS
 
     task = traitlets.Unicode("", help="show only this task (and its children)").tag(sync=True)
     collapse_finished = traitlets.Bool(False, help="hide finished tasks at first").tag(sync=True)
 
-    def __init__(self, channels: str | Iterable[str] = DEFAULT_CHANNELS, **kwargs: Any) -> None:
+    def __init__(self, channels: str | Iterable[str] | None = None, **kwargs: Any) -> None:
         super().__init__(channels, **kwargs)
 
     def _describe(self) -> list[tuple[str, str]]:
@@ -49,7 +50,7 @@ class ProgressBar(ProgressBoard):
     """A single task's bar (and its sub-tasks'): ``ProgressBar("jobs/a", task="download")``."""
 
     def __init__(
-        self, channels: str | Iterable[str] = DEFAULT_CHANNELS, task: str = "", **kwargs: Any
+        self, channels: str | Iterable[str] | None = None, task: str = "", **kwargs: Any
     ) -> None:
         if not task:
             raise ValueError("ProgressBar needs the task to show: ProgressBar(channel, task='name')")

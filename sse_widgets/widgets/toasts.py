@@ -34,9 +34,10 @@ class Toasts(StreamWidget):
 
     _esm = static_asset("toasts", ".js")
     _css = static_asset("toasts", ".css")
+    _default_channels = DEFAULT_CHANNELS
 
     max_visible = traitlets.Int(5, help="toasts shown at once").tag(sync=True)
     timeout_ms = traitlets.Int(5000, help="default auto-close time; 0 = stay").tag(sync=True)
 
-    def __init__(self, channels: str | Iterable[str] = DEFAULT_CHANNELS, **kwargs: Any) -> None:
+    def __init__(self, channels: str | Iterable[str] | None = None, **kwargs: Any) -> None:
         super().__init__(channels, **kwargs)

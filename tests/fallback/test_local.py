@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import sse_widgets.publisher as sw
-from sse_widgets.protocol import pattern_regex
+from sse_widgets.protocol import compile_pattern
 from sse_widgets.publisher import _process
 from sse_widgets.publisher.kernelhistory import KernelHistory
 from sse_widgets.publisher.local import (
@@ -31,7 +31,7 @@ class FakeSink:
     """Records what a widget's frontend would receive."""
 
     def __init__(self, *patterns: str) -> None:
-        self.regexes = [pattern_regex(p) for p in patterns]
+        self.regexes = [compile_pattern(p) for p in patterns]
         self.messages: list[tuple[dict[str, Any], list[dict[str, Any]], float]] = []
         self.alive = True
 

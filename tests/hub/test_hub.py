@@ -263,6 +263,32 @@ async def test_stalled_subscriber_is_cut_off_while_others_keep_receiving(make_hu
     assert hub.stats()["subscribers"] == 1
 
 
+class BrokenSink(BufferSink):
+    """A sink whose writes raise, as a socket-less stream's did (AssertionError)."""
+
+    def write(self, data: bytes) -> bool:
+        raise AssertionError("no socket")
+
+
+async def test_broken_sink_is_dropped_and_never_stops_fan_out_or_heartbeat() -> None:
+    hub = Hub(heartbeat_interval=0.01)
+    await hub.start()
+    before, after = BufferSink(), BufferSink()
+    await hub.subscribe(["a"], before)
+    broken = await hub.subscribe(["a"], BrokenSink())  # registered between the two healthy ones
+    await hub.subscribe(["a"], after)
+    await hub.publish({"channel": "a", "data": 1})
+    await eventually(lambda: len(parse(before)) == 1 and len(parse(after)) == 1)
+    assert broken.closed and broken.reason == "broken"
+    assert hub.stats()["subscribers"] == 2 and hub.stats()["dropped_broken"] == 1
+    # The heartbeat outlives a pass that raises, whatever raised.
+    counted = after.data.count(b": ping")
+    await hub.subscribe(["b"], BrokenSink())
+    await eventually(lambda: after.data.count(b": ping") >= counted + 3)
+    assert hub.stats()["subscribers"] == 2
+    await hub.close()
+
+
 async def test_long_replay_waits_for_drain_instead_of_overflowing(make_hub: Any) -> None:
     hub = await make_hub(subscriber_buffer_bytes=8_000)
     await hub.publish([{"channel": "a", "data": "y" * 300} for _ in range(100)])  # ~40 kB

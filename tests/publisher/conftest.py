@@ -40,6 +40,8 @@ class FakeHub:
         #: statuses to answer, in order; 200 once exhausted. A callable decides per body.
         self.script: list[int] = []
         self.reject_if: Any = None
+        #: what an event matching reject_if gets: 400, or 500 for a hub that fails on it.
+        self.reject_status = 400
         self.lock = threading.Lock()
         #: Cleared: a POST is held unanswered (after ``arrived`` is set) until it is set again.
         self.gate = threading.Event()
@@ -67,7 +69,7 @@ class FakeHub:
                 with hub.lock:
                     status = hub.script.pop(0) if hub.script else 200
                     if status == 200 and hub.reject_if is not None and any(map(hub.reject_if, events)):
-                        status = 400
+                        status = hub.reject_status
                     if status == 200:
                         hub.requests.append(events)
                         hub.headers.append(dict(self.headers))

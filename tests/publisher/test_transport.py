@@ -62,6 +62,37 @@ def test_an_event_the_hub_rejects_is_isolated_and_the_rest_delivered(fake_hub: F
     assert report.dropped == {"rejected by the hub (400: no)": 1}
 
 
+def test_an_event_the_hub_fails_on_does_not_block_the_events_behind_it(fake_hub: FakeHub) -> None:
+    # A hub answering 500 to one request's content would answer it again on every retry.
+    fake_hub.reject_if = lambda event: event["data"] == "poison"
+    fake_hub.reject_status = 500
+    sw.connect(fake_hub.url, "k")
+    for i in range(50):
+        sw.publish("c", "poison" if i == 17 else i)
+    report = sw.flush(10)
+    assert [e["data"] for e in fake_hub.events] == [i for i in range(50) if i != 17]
+    assert report.dropped == {"failed on the hub (500: no)": 1}
+    sw.publish("c", "later")
+    assert sw.flush(10).ok and fake_hub.events[-1]["data"] == "later"
+
+
+def nested(depth: int) -> object:
+    data: object = 0
+    for _ in range(depth):
+        data = [data]
+    return data
+
+
+def test_too_deeply_nested_data_is_refused_at_the_call_site(fake_hub: FakeHub) -> None:
+    sw.connect(fake_hub.url, "k")
+    sw.publish("c", nested(64))
+    with pytest.raises(ValueError, match="nested more than 64 levels"):
+        sw.publish("c", nested(990))
+    with pytest.raises(ValueError, match="nested more than 64 levels"):
+        sw.publish("c", {"a": nested(64)})
+    assert sw.flush(10).ok and len(fake_hub.events) == 1
+
+
 def test_a_refused_key_warns_once_drops_and_reports(fake_hub: FakeHub) -> None:
     fake_hub.script = [403] * 1000
     sw.connect(fake_hub.url, "wrong")
@@ -135,3 +166,65 @@ def test_token_connections_send_jupyter_auth(fake_hub: FakeHub) -> None:
     assert sw.flush(5).ok
     assert fake_hub.headers[0]["Authorization"] == "token tok"
     assert "X-SSE-Widgets-Key" not in fake_hub.headers[0]
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [("http://127.0.0.1:8888/", "clé"), ("http://127.0.0.1:8888/", "two words"),
+     ("http://127.0.0.1:8888/bäse/", "k"), ("http://127.0.0.1:8888/a b/", "k")],
+)
+def test_non_ascii_key_or_url_is_refused_where_it_is_given(url: str, key: str) -> None:
+    # These used to kill the sender thread (UnicodeEncodeError inside http.client).
+    with pytest.raises(ValueError, match="ASCII|percent-encode"):
+        sw.connect(url, key)
+
+
+def test_non_ascii_key_in_the_environment_is_refused_at_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSE_WIDGETS_URL", "http://127.0.0.1:8888/")
+    monkeypatch.setenv("SSE_WIDGETS_KEY", "clé")
+    with pytest.raises(ValueError, match="SSE_WIDGETS_KEY must be printable ASCII"):
+        sw.publish("c", 1)
+
+
+def test_sender_thread_survives_an_unexpected_error(fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transport, "BACKOFF_FIRST", 0.01)
+    real_post = transport.HubClient.post
+    calls = []
+
+    def post_that_fails_once(self: transport.HubClient, body: bytes) -> transport.Reply:
+        calls.append(body)
+        if len(calls) == 1:
+            raise UnicodeEncodeError("ascii", "é", 0, 1, "a stand-in for any bug in the sender")
+        return real_post(self, body)
+
+    monkeypatch.setattr(transport.HubClient, "post", post_that_fails_once)
+    sw.connect(fake_hub.url, "k")
+    sw.publish("c", "lost")
+    report = sw.flush(10)
+    assert report.dropped == {"sender error (UnicodeEncodeError)": 1}
+    assert "unexpected error" in (report.error or "")
+    def publish_twice() -> None:
+        sw.publish("c", "after")
+        sw.publish("c", "and after")
+
+    with pytest.warns(SSEWidgetsWarning, match="unexpected error") as caught:
+        publish_twice()
+    assert len(caught) == 1
+    report = sw.flush(10)
+    assert report.ok and [e["data"] for e in fake_hub.events] == ["after", "and after"]
+
+
+def test_urgent_lane_is_bounded_by_bytes_when_the_hub_is_down() -> None:
+    sw.connect(f"http://127.0.0.1:{closed_port()}/", "k")
+    t = _process.transport()
+    assert t is not None
+    message = "x" * 60_000
+    def notify_many() -> None:
+        for _ in range(400):  # 24 MB of notifications, over the 16 MiB bound
+            sw.notify(message)
+
+    with pytest.warns(SSEWidgetsWarning) as caught:
+        notify_many()
+    assert any("not queued because the queue is full" in str(w.message) for w in caught)
+    assert t.outbox._urgent_bytes <= t.outbox.max_urgent_bytes
+    assert len(t.outbox) < 400

@@ -115,3 +115,33 @@ def test_a_missing_js_build_gives_a_module_that_says_so(tmp_path, monkeypatch) -
     assert _base.static_asset("chart", ".css") == ""
     (tmp_path / "chart.js").write_text("export default {}")
     assert _base.static_asset("chart", ".js") == tmp_path / "chart.js"
+
+
+@pytest.mark.parametrize(
+    ("make", "unknown", "suggestion"),
+    [
+        (lambda: sw.LiveChart("a", serie=["y"]), "serie", "series"),
+        (lambda: sw.ProgressBoard(chanels="jobs"), "chanels", "channels"),
+        (lambda: sw.Toasts(max_visibl=3), "max_visibl", "max_visible"),
+        (lambda: sw.EventLog(type=["x"]), "type", "types"),
+        (lambda: sw.ProgressBar("jobs", task="t", colapse_finished=True), "colapse_finished", "collapse_finished"),
+        (lambda: sw.Dashboard([], titel="Run"), "titel", "title"),
+    ],
+)
+def test_keyword_typos_raise_type_error_naming_the_valid_ones(make: object, unknown: str, suggestion: str) -> None:
+    with pytest.raises(TypeError, match=f"'{unknown}' \\(did you mean '{suggestion}'\\?\\); valid keywords: .*{suggestion}"):
+        make()  # type: ignore[operator]
+
+
+def test_channel_is_accepted_as_channels_on_every_widget() -> None:
+    # The publishing side spells it channel= (sw.progress(..., channel="jobs")).
+    assert sw.ProgressBoard(channel="jobs").channels == ["jobs"]
+    assert sw.ProgressBar(channel="jobs", task="t").channels == ["jobs"]
+    assert sw.LiveChart(channel="train", series=["loss"]).channels == ["train"]
+    assert sw.Toasts(channel="etl/notify").channels == ["etl/notify"]
+    assert sw.EventLog(channel=["a", "b/*"]).channels == ["a", "b/*"]
+    assert sw.ProgressBoard().channels == ["progress"]  # defaults are unchanged
+    with pytest.raises(TypeError, match="both channels= and channel="):
+        sw.Toasts("a", channel="b")
+    with pytest.raises(TypeError, match="needs the channel"):
+        sw.LiveChart()

@@ -144,7 +144,8 @@ export function streamUrl(request: ConnectRequest): string {
   for (const channel of request.channels) query.append("channel", channel);
   if (request.cursor !== null) query.set("last_event_id", request.cursor);
   for (const pattern of request.since) query.append("since", pattern);
-  for (const ticket of request.tickets) query.append("ticket", ticket);
+  // auth_ticket: a name every Jupyter and JupyterHub request logger scrubs (protocol.py).
+  for (const ticket of request.tickets) query.append("auth_ticket", ticket);
   return `${request.baseUrl}sse-widgets/api/stream?${query}`;
 }
 

@@ -10,7 +10,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Enum, Float, Int, Unicode, default
 
 from ..hub import Backend, Hub, MemoryBackend
-from ..protocol import API_PREFIX, KEY_ENV, URL_ENV
+from ..protocol import API_PREFIX, KEY_ENV, LEGACY_TICKET_PARAM, TICKET_PARAM, URL_ENV
 from .handlers import (
     ChannelEventsHandler,
     ChannelHandler,
@@ -143,10 +143,12 @@ class SSEWidgetsApp(ExtensionApp):
             heartbeat_interval=self.heartbeat_interval,
         )
         # ExtensionApp puts this app in the settings as settings["sse_widgets"], where the
-        # handlers find it. Tickets ride in the query string: keep them out of Jupyter's
-        # request log, as it does for ?token= (self.settings is merged into the web app's).
+        # handlers find it. Tickets ride in the query string. The handlers take them out of
+        # request.uri before anything logs it (JupyterHub's logger ignores this setting);
+        # naming them here too covers any request for our paths that never reaches our
+        # handlers (self.settings is merged into the web app's).
         scrub = list(self.settings.get("extra_log_scrub_param_keys", []))
-        self.settings["extra_log_scrub_param_keys"] = [*scrub, "ticket"]
+        self.settings["extra_log_scrub_param_keys"] = [*scrub, TICKET_PARAM, LEGACY_TICKET_PARAM]
         self.export_environment()
 
     def initialize_handlers(self) -> None:

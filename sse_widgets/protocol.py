@@ -106,10 +106,15 @@ def covers(granted: str, requested: str) -> bool:
 TICKET_PARAM = "auth_ticket"
 #: The parameter's name before 0.2: still accepted, scrubbed only by this server.
 LEGACY_TICKET_PARAM = "ticket"
+#: Query parameter of a browser that sends its tickets as cookies: names the jar, the
+#: cookies ``TICKET_COOKIE_PREFIX + jar + "-" + n``. Not a secret.
+TICKET_COOKIES_PARAM = "ticket_cookies"
+TICKET_COOKIE_PREFIX = "sse-widgets-ticket-"
 #: Longest ticket accepted (and minted): a few dozen long patterns.
 MAX_TICKET_LENGTH = 8192
 
 _TICKET_RE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+_JAR_RE = re.compile(r"[A-Za-z0-9]{1,32}")
 
 
 def _b64(data: bytes) -> str:
@@ -179,6 +184,13 @@ def verify_ticket(key: str, ticket: object, now: float | None = None) -> list[st
         return [check_pattern(p) for p in patterns]
     except ProtocolError as exc:
         raise ProtocolError(f"malformed ticket: {exc}") from exc
+
+
+def check_ticket_jar(jar: str) -> str:
+    """Return ``jar`` if it can name ticket cookies, else raise ProtocolError."""
+    if not _JAR_RE.fullmatch(jar):
+        raise ProtocolError(f"bad {TICKET_COOKIES_PARAM}: use 1 to 32 letters or digits")
+    return jar
 
 
 def scrub_tickets(uri: str) -> str:

@@ -5,7 +5,8 @@ SimpleLocalProcessSpawner, all on 127.0.0.1), and one user. The user logs in, op
 JupyterLab, runs a dashboard cell; the widgets stream over SSE with tickets, keep their
 history across a reload, and follow a script that publishes from outside the Hub with a Hub
 API token. Then the user's server stops while the page still reconnects, so the Hub itself
-answers the stream's requests (302, 424). Neither the single-user server's log nor the
+answers the stream's requests (302, 424), and the page is logged out of the Hub too (302 to
+the login page with the whole URI in ``next``). Neither the single-user server's log nor the
 Hub's (with its proxy's) may hold a ticket at any point.
 """
 
@@ -119,8 +120,11 @@ def test_dashboard_streams_with_tickets_behind_jupyterhub_and_no_log_holds_a_tic
         assert states and all(state == "live" and transport == "sse" for _, state, transport in states), states
         status = page.page.locator(".sse-status").first
         assert status.inner_text() == "live"  # not "live · comm"
+        # The page sends its tickets as cookies: the URLs only name the jar.
         urls = page.js("() => window.__streamSources.map(s => s.url)")
-        assert urls and all("auth_ticket=" + TICKET_HEAD in url for url in urls), urls
+        assert urls and all("ticket_cookies=" in url and TICKET_HEAD not in url for url in urls), urls
+        cookies = [c["name"] for c in page.context.cookies() if c["name"].startswith("sse-widgets-ticket-")]
+        assert cookies, page.context.cookies()
 
         # History after a reload: nothing runs again.
         page.save()  # else "leave the page?" holds the reload
@@ -152,13 +156,26 @@ def test_dashboard_streams_with_tickets_behind_jupyterhub_and_no_log_holds_a_tic
                 break
             page.page.wait_for_timeout(500)  # keeps the page's timers running
         assert marker in hub.log(), hub.log()[-3000:]
+
+        # Logged out of the Hub as well: the Hub redirects the stream's requests to its login
+        # page with the whole URI in ?next=, and logs that unscrubbed.
+        page.context.clear_cookies()
+        marker = f"/hub/user/{USER}/sse-widgets/api/stream?"
+        for _ in range(120):
+            if any(marker in line and "-> /hub/login?next=" in line for line in hub.log().splitlines()):
+                break
+            page.page.wait_for_timeout(500)
+        else:
+            raise AssertionError(hub.log()[-3000:])
     finally:
         page.close()
 
     hub_log, user_log = hub.log(), hub.user_log(USER)
+    if os.environ.get("SSE_WIDGETS_SHOW_LOGS"):
+        print("\n".join(line for line in (hub_log + user_log).splitlines() if "sse-widgets/api" in line))
     # The requests that would have shown tickets were logged, scrubbed.
     assert f"302 GET /user/{USER}/sse-widgets/api/stream?" in hub_log
-    assert "auth_ticket=[secret]" in hub_log
+    assert "ticket_cookies=" in hub_log
     assert "sse-widgets/api/channels/hub/train/events?limit=1&auth_ticket=[secret]" in user_log
     assert "sse-widgets/api/channels/hub/train/events?limit=1&ticket=[secret]" in user_log
     assert_no_ticket(hub_log, "Hub's")

@@ -21,6 +21,7 @@ from tornado.httpclient import HTTPClientError
 from sse_widgets.protocol import (
     LEGACY_TICKET_PARAM,
     MAX_TICKET_LENGTH,
+    TICKET_COOKIE_PREFIX,
     TICKET_PARAM,
     ProtocolError,
     mint_ticket,
@@ -136,6 +137,25 @@ def test_both_parameter_names_stream(debug_server: JupyterServer, name: str) -> 
         assert stream.status == 200
         publish(debug_server.url, debug_server.key, {"channel": "t/names", "data": name})
         assert stream.read_count(1)[0].json["data"] == name
+
+
+def test_tickets_in_cookies_named_by_the_jar_stream(debug_server: JupyterServer) -> None:
+    key = debug_server.key
+    a, b = mint_ticket(key, ["t/jar/a"], ttl=60), mint_ticket(key, ["t/jar/b"], ttl=60)
+    stale = mint_ticket(key, ["t/jar/a"], ttl=10, now=0)  # another page's jar: not read
+    cookie = (f"{TICKET_COOKIE_PREFIX}p1-0={a}; {TICKET_COOKIE_PREFIX}p1-1={b}; "
+              f"{TICKET_COOKIE_PREFIX}p2-0={stale}; _xsrf=whatever")
+    with SSEStream(debug_server.url, ["t/jar/a", "t/jar/b"], since=["x"], headers={"Cookie": cookie},
+                   ticket_param="ticket_cookies", tickets=["p1"]) as stream:
+        assert stream.status == 200
+        publish(debug_server.url, key, {"channel": "t/jar/b", "data": "b"})
+        assert stream.read_count(1)[0].json["data"] == "b"
+    for jar, words in (("p3", "no cookie sse-widgets-ticket-p3-N came"), ("p-1", "bad ticket_cookies"),
+                       ("p2", "expired")):
+        with SSEStream(debug_server.url, ["t/jar/a"], headers={"Cookie": cookie},
+                       ticket_param="ticket_cookies", tickets=[jar]) as refused:
+            assert refused.status == 403
+            assert words in json.loads(refused.body())["message"]
 
 
 def test_server_log_holds_no_ticket_after_valid_invalid_and_500_requests(debug_server: JupyterServer) -> None:

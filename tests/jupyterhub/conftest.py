@@ -7,6 +7,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from browser_support import jp_asyncio_loop, jp_server_cleanup  # noqa: E402
+from browser_support import jp_asyncio_loop, jp_server_cleanup
 
 __all__ = ["jp_asyncio_loop", "jp_server_cleanup"]

@@ -54,6 +54,8 @@ class JupyterHub:
         self.api_token = secrets.token_hex(32)
         self.log_path = self.dir / "hub.log"
         self.process: subprocess.Popen[bytes] | None = None
+        #: Single-user server processes seen, to end any the Hub left behind.
+        self._user_pids: set[int] = set()
         user_config = self.dir / "user-config"
         env = {
             # The single-user server inherits only what the Spawner passes on.
@@ -100,14 +102,14 @@ c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 c.JupyterHub.services = [{{"name": "tests", "api_token": {self.api_token!r}}}]
 c.JupyterHub.load_roles = [{{"name": "tests", "services": ["tests"],
-    "scopes": ["admin:users", "admin:servers", "tokens", "access:servers"]}}]
+    "scopes": ["admin:users", "admin:servers", "admin:server_state", "tokens", "access:servers"]}}]
 c.JupyterHub.log_level = "DEBUG"
 """
         self.config_path = self.dir / "jupyterhub_config.py"
         self.config_path.write_text(config)
 
     def start(self, timeout: float = 90.0) -> JupyterHub:
-        self._log = open(self.log_path, "ab")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(self.config_path)],
             stdout=self._log, stderr=subprocess.STDOUT, cwd=self.dir, start_new_session=True,
@@ -161,6 +163,9 @@ c.JupyterHub.log_level = "DEBUG"
             model = self.api("GET", f"users/{user}")
             server = model.get("servers", {}).get("")
             if ready and server and server.get("ready"):
+                pid = (server.get("state") or {}).get("pid")
+                if pid:
+                    self._user_pids.add(int(pid))
                 return
             if not ready and not server:
                 return
@@ -188,9 +193,12 @@ c.JupyterHub.log_level = "DEBUG"
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(5)
-        # The proxy and the users' servers run in sessions of their own.
-        for pid_file in [self.dir / "proxy.pid"]:
-            _kill_pid_file(pid_file)
+        # The proxy and the users' servers run in sessions of their own: if the Hub did not
+        # stop them (it does on SIGTERM), end them here.
+        # Only a process that is still this Hub's (a pid may have been reused since).
+        _kill_pid_file(self.dir / "proxy.pid", f"127.0.0.1:{self.proxy_api_port}")
+        for pid in self._user_pids:
+            _kill(pid, str(self.dir))
         if getattr(self, "_log", None):
             self._log.close()
         self._tmp.cleanup()
@@ -203,12 +211,22 @@ def _read(path: Path) -> str:
         return ""
 
 
-def _kill_pid_file(path: Path) -> None:
+def _kill_pid_file(path: Path, marker: str) -> None:
     try:
         pid = int(path.read_text().strip())
     except (FileNotFoundError, ValueError):
         return
+    _kill(pid, marker)
+
+
+def _kill(pid: int, marker: str) -> None:
+    """SIGTERM ``pid`` if its command line or environment mentions ``marker``."""
     try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
+        described = b"".join(Path(f"/proc/{pid}/{part}").read_bytes() for part in ("cmdline", "environ"))
+    except OSError:
+        return  # gone, or not ours to read
+    if marker.encode() in described:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 from collections.abc import Iterable
@@ -134,7 +135,7 @@ def mint_ticket(key: str, patterns: Iterable[str], ttl: float, now: float | None
     granted = [check_pattern(p) for p in patterns]
     if not granted:
         raise ProtocolError("a ticket must name at least one channel or pattern")
-    if not ttl > 0:
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 < ttl < math.inf:
         raise ProtocolError(f"ticket ttl must be a positive number of seconds, not {ttl!r}")
     expiry = int((time.time() if now is None else now) + ttl)
     payload = _b64(json.dumps({"c": granted, "e": expiry}, separators=(",", ":")).encode())
@@ -176,7 +177,8 @@ def verify_ticket(key: str, ticket: object, now: float | None = None) -> list[st
     patterns, expiry = body.get("c"), body.get("e")
     if not isinstance(patterns, list) or not patterns:
         raise ProtocolError("malformed ticket: 'c' must be a non-empty list of channel patterns")
-    if isinstance(expiry, bool) or not isinstance(expiry, (int, float)):
+    # NaN would never compare as expired.
+    if isinstance(expiry, bool) or not isinstance(expiry, (int, float)) or not math.isfinite(expiry):
         raise ProtocolError("malformed ticket: 'e' must be the expiry in epoch seconds")
     if (time.time() if now is None else now) >= expiry:
         raise ProtocolError("ticket expired; render the widget again for a fresh one")

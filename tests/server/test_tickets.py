@@ -9,6 +9,8 @@ import hmac
 import http.client
 import json
 import logging
+import random
+import string
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -113,6 +115,34 @@ def test_verify_ticket_judges_any_value_with_protocol_error() -> None:
     for value in (None, 5, b"a.b", ["a.b"], "x" * 100_000, "\udcff.\udcff"):
         with pytest.raises(ProtocolError, match="malformed ticket"):
             verify_ticket("key", value)
+
+
+def test_verify_ticket_fuzz_gives_only_protocol_errors() -> None:
+    rng = random.Random(10)
+    alphabet = "Aa0-_.+/=%é\x00 \ud800\U0001f600" + string.printable
+    values: list[Any] = [None, 1.5, True, {}, []]
+    for body_value in (1, "x", None, [], {"c": None}, {"c": [1]}, {"c": ["ok"], "e": []},
+                       {"c": ["a b"], "e": 1e30}, {"c": [""], "e": 1e30}, {"e": 1e30},
+                       {"c": ["ok"] * 5, "e": float("nan")}):
+        values.append(signed("k", json.dumps(body_value).encode()))
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.choice([0, 1, 5, 40, 300, 9000])))
+        values.append(text)
+        values.append(signed("k", text.encode("utf-8", "surrogatepass")))
+    for value in values:
+        try:
+            verify_ticket("k", value)
+        except ProtocolError:
+            continue
+        except Exception as exc:  # noqa: BLE001 - what this test looks for
+            raise AssertionError(f"{type(exc).__name__} for {value!r:.200}") from exc
+        raise AssertionError(f"accepted {value!r:.200}")
+
+
+@pytest.mark.parametrize("ttl", [0, -1, float("inf"), float("nan"), "60", None, True])
+def test_minting_refuses_a_ttl_that_is_not_a_positive_number(ttl: Any) -> None:
+    with pytest.raises(ProtocolError, match="ttl must be a positive number"):
+        mint_ticket("key", ["a"], ttl=ttl)
 
 
 def test_minting_refuses_a_ticket_over_the_limit() -> None:

@@ -143,10 +143,10 @@ class SSEWidgetsApp(ExtensionApp):
             heartbeat_interval=self.heartbeat_interval,
         )
         # ExtensionApp puts this app in the settings as settings["sse_widgets"], where the
-        # handlers find it. Tickets ride in the query string. The handlers take them out of
-        # request.uri before anything logs it (JupyterHub's logger ignores this setting);
-        # naming them here too covers any request for our paths that never reaches our
-        # handlers (self.settings is merged into the web app's).
+        # handlers find it. Scripts send tickets in the query string (browsers in cookies).
+        # The handlers take them out of request.uri before anything logs it (JupyterHub's
+        # logger ignores this setting); naming them here too covers a request for our paths
+        # that never reaches our handlers (self.settings is merged into the web app's).
         scrub = list(self.settings.get("extra_log_scrub_param_keys", []))
         self.settings["extra_log_scrub_param_keys"] = [*scrub, TICKET_PARAM, LEGACY_TICKET_PARAM]
         self.export_environment()

@@ -16,6 +16,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -79,6 +81,16 @@ def browser() -> Iterator[Any]:
         yield launched
 
 
+def wait_for_hub_log(hub: JupyterHub, page: Any, *words: str) -> None:
+    """Wait until one line of the Hub's log has all of ``words`` (the page's reconnects
+    back off, so the Hub answers one now and then)."""
+    for _ in range(240):
+        if any(all(w in line for w in words) for line in hub.log().splitlines()):
+            return
+        page.page.wait_for_timeout(250)  # the page's timers run meanwhile
+    raise AssertionError(f"no line with {words} in the Hub's log:\n{hub.log()[-3000:]}")
+
+
 def assert_no_ticket(text: str, where: str) -> None:
     at = text.find(TICKET_HEAD)
     assert at < 0, f"a ticket in the {where} log: ...{text[max(0, at - 300):at + 100]}"
@@ -123,8 +135,9 @@ def test_dashboard_streams_with_tickets_behind_jupyterhub_and_no_log_holds_a_tic
         # The page sends its tickets as cookies: the URLs only name the jar.
         urls = page.js("() => window.__streamSources.map(s => s.url)")
         assert urls and all("ticket_cookies=" in url and TICKET_HEAD not in url for url in urls), urls
-        cookies = [c["name"] for c in page.context.cookies() if c["name"].startswith("sse-widgets-ticket-")]
-        assert cookies, page.context.cookies()
+        cookies = [c for c in page.context.cookies() if c["name"].startswith("sse-widgets-ticket-")]
+        assert cookies and all(c["value"].startswith(TICKET_HEAD) for c in cookies), cookies
+        ticket = cookies[0]["value"]
 
         # History after a reload: nothing runs again.
         page.save()  # else "leave the page?" holds the reload
@@ -150,32 +163,26 @@ def test_dashboard_streams_with_tickets_behind_jupyterhub_and_no_log_holds_a_tic
         # stream now (302 from /user/ to /hub/user/, then 424 for a server that is not running).
         hub.stop_server(USER)
         page.wait("() => [...globalThis.__sseWidgets.stores.values()].every(s => s.state !== 'live')")
-        marker = f"424 GET /hub/user/{USER}/sse-widgets/api/stream?"
-        for _ in range(120):  # the page's reconnects back off: wait for the Hub to answer one
-            if marker in hub.log():
-                break
-            page.page.wait_for_timeout(500)  # keeps the page's timers running
-        assert marker in hub.log(), hub.log()[-3000:]
+        wait_for_hub_log(hub, page, f"424 GET /hub/user/{USER}/sse-widgets/api/stream?", "ticket_cookies=")
+        # A script's request, with the ticket in the query and the Hub token in a header.
+        request = urllib.request.Request(
+            f"{hub.url}user/{USER}/sse-widgets/api/stream?channel=hub/train&auth_ticket={ticket}",
+            headers={"Authorization": f"token {token}"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 424
+        wait_for_hub_log(hub, page, f"424 GET /hub/user/{USER}/sse-widgets/api/stream?", "auth_ticket=[secret]")
 
         # Logged out of the Hub as well: the Hub redirects the stream's requests to its login
-        # page with the whole URI in ?next=, and logs that unscrubbed.
+        # page with the whole URI in ?next=, which it logs unscrubbed.
         page.context.clear_cookies()
-        marker = f"/hub/user/{USER}/sse-widgets/api/stream?"
-        for _ in range(120):
-            if any(marker in line and "-> /hub/login?next=" in line for line in hub.log().splitlines()):
-                break
-            page.page.wait_for_timeout(500)
-        else:
-            raise AssertionError(hub.log()[-3000:])
+        wait_for_hub_log(hub, page, f"/hub/user/{USER}/sse-widgets/api/stream?", "-> /hub/login?next=")
     finally:
         page.close()
 
     hub_log, user_log = hub.log(), hub.user_log(USER)
-    if os.environ.get("SSE_WIDGETS_SHOW_LOGS"):
-        print("\n".join(line for line in (hub_log + user_log).splitlines() if "sse-widgets/api" in line))
     # The requests that would have shown tickets were logged, scrubbed.
     assert f"302 GET /user/{USER}/sse-widgets/api/stream?" in hub_log
-    assert "ticket_cookies=" in hub_log
     assert "sse-widgets/api/channels/hub/train/events?limit=1&auth_ticket=[secret]" in user_log
     assert "sse-widgets/api/channels/hub/train/events?limit=1&ticket=[secret]" in user_log
     assert_no_ticket(hub_log, "Hub's")

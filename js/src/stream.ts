@@ -193,8 +193,10 @@ export function storeTicketCookies(request: ConnectRequest): string | null {
   const tickets = request.tickets;
   if (tickets.length === 0 || !cookiesReachServer()) return null;
   if (tickets.some((t) => t.length > TICKET_COOKIE_MAX_LENGTH)) return null;
+  const api = new URL(`${request.baseUrl}sse-widgets/api/`, window.location.href);
+  if (api.origin !== window.location.origin) return null; // our cookies would not go there
   const jar = ticketJar();
-  const path = new URL(`${request.baseUrl}sse-widgets/api/`, window.location.href).pathname;
+  const path = api.pathname;
   const attributes = `; path=${path}; samesite=strict${window.location.protocol === "https:" ? "; secure" : ""}`;
   const name = (i: number) => `${TICKET_COOKIE_PREFIX}${jar.id}-${i}`;
   tickets.forEach((ticket, i) => {

@@ -11,9 +11,11 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 from collections.abc import Iterable
+from urllib.parse import unquote_plus
 
 from ._glob import Glob
 
@@ -143,6 +145,25 @@ def data_depth_error(data: object, limit: int = MAX_DATA_DEPTH) -> str | None:
 # where Jupyter auth cannot reach (Voila pages without a token, JupyterHub's XSRF rule on
 # cookie GETs that EventSource cannot satisfy).
 
+#: Query parameter that carries stream tickets. Every request logger on the way scrubs a
+#: parameter whose name *contains* ``auth`` (substring match in jupyter_server ``log.py``
+#: ``_scrub_uri`` and in jupyterhub ``log.py`` ``_scrub_uri``, which the single-user
+#: extension installs and which also logs the Hub's redirects while a user's server is
+#: down), so the ticket never reaches a log line there; ``ticket`` is scrubbed by nobody
+#: but this extension.
+TICKET_PARAM = "auth_ticket"
+#: The parameter's name before 0.2: still accepted, scrubbed only by this server.
+LEGACY_TICKET_PARAM = "ticket"
+#: Query parameter of a browser that sends its tickets as cookies: names the jar, the
+#: cookies ``TICKET_COOKIE_PREFIX + jar + "-" + n``. Not a secret.
+TICKET_COOKIES_PARAM = "ticket_cookies"
+TICKET_COOKIE_PREFIX = "sse-widgets-ticket-"
+#: Longest ticket accepted (and minted): a few dozen long patterns.
+MAX_TICKET_LENGTH = 8192
+
+_TICKET_RE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+_JAR_RE = re.compile(r"[A-Za-z0-9]{1,32}")
+
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
@@ -152,32 +173,89 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _sign(key: str, payload: str) -> str:
+    return _b64(hmac.new(key.encode(), payload.encode("ascii"), hashlib.sha256).digest())
+
+
 def mint_ticket(key: str, patterns: Iterable[str], ttl: float, now: float | None = None) -> str:
     """Mint a ticket granting ``patterns`` for ``ttl`` seconds, signed with ``key``."""
     granted = [check_pattern(p) for p in patterns]
     if not granted:
         raise ProtocolError("a ticket must name at least one channel or pattern")
-    if not ttl > 0:
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 < ttl < math.inf:
         raise ProtocolError(f"ticket ttl must be a positive number of seconds, not {ttl!r}")
     expiry = int((time.time() if now is None else now) + ttl)
     payload = _b64(json.dumps({"c": granted, "e": expiry}, separators=(",", ":")).encode())
-    mac = hmac.new(key.encode(), payload.encode("ascii"), hashlib.sha256).digest()
-    return f"{payload}.{_b64(mac)}"
+    ticket = f"{payload}.{_sign(key, payload)}"
+    if len(ticket) > MAX_TICKET_LENGTH:
+        raise ProtocolError(
+            f"a ticket for these {len(granted)} patterns would be {len(ticket)} characters, over "
+            f"the limit of {MAX_TICKET_LENGTH}: mint several tickets, or use * patterns"
+        )
+    return ticket
 
 
-def verify_ticket(key: str, ticket: str, now: float | None = None) -> list[str]:
-    """Return the patterns a ticket grants, or raise ProtocolError saying why it is refused."""
-    payload, dot, signature = ticket.partition(".")
-    if not dot or not payload or not signature:
-        raise ProtocolError("malformed ticket")
-    expected = _b64(hmac.new(key.encode(), payload.encode("ascii", "replace"), hashlib.sha256).digest())
-    if not hmac.compare_digest(expected, signature):
+def verify_ticket(key: str, ticket: object, now: float | None = None) -> list[str]:
+    """Return the patterns a ticket grants, or raise ProtocolError saying why it is refused.
+
+    Any input is judged, whatever its characters or size: the shape is checked before the
+    signature (so ``compare_digest`` only ever sees ASCII), and the signed body after it.
+    """
+    if not isinstance(ticket, str):
+        raise ProtocolError(f"malformed ticket: a string is needed, not {type(ticket).__name__}")
+    if len(ticket) > MAX_TICKET_LENGTH:
+        raise ProtocolError(
+            f"malformed ticket: {len(ticket)} characters, over the limit of {MAX_TICKET_LENGTH}"
+        )
+    if not _TICKET_RE.fullmatch(ticket):
+        raise ProtocolError(
+            "malformed ticket: expected two base64url parts (A-Z a-z 0-9 - _) joined by one '.'"
+        )
+    payload, _, signature = ticket.partition(".")
+    if not hmac.compare_digest(_sign(key, payload).encode("ascii"), signature.encode("ascii")):
         raise ProtocolError("ticket signature does not match (forged, or minted for another server)")
+    # Signed by a key holder, but maybe by another version or a buggy minter: check it all.
     try:
         body = json.loads(_unb64(payload))
-        patterns, expiry = body["c"], body["e"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ProtocolError("malformed ticket") from exc
+    except ValueError as exc:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise ProtocolError("malformed ticket: its body is not base64url JSON") from exc
+    if not isinstance(body, dict):
+        raise ProtocolError("malformed ticket: its body is not a JSON object")
+    patterns, expiry = body.get("c"), body.get("e")
+    if not isinstance(patterns, list) or not patterns:
+        raise ProtocolError("malformed ticket: 'c' must be a non-empty list of channel patterns")
+    # NaN would never compare as expired.
+    if isinstance(expiry, bool) or not isinstance(expiry, (int, float)) or not math.isfinite(expiry):
+        raise ProtocolError("malformed ticket: 'e' must be the expiry in epoch seconds")
     if (time.time() if now is None else now) >= expiry:
         raise ProtocolError("ticket expired; render the widget again for a fresh one")
-    return [check_pattern(p) for p in patterns]
+    try:
+        return [check_pattern(p) for p in patterns]
+    except ProtocolError as exc:
+        raise ProtocolError(f"malformed ticket: {exc}") from exc
+
+
+def check_ticket_jar(jar: str) -> str:
+    """Return ``jar`` if it can name ticket cookies, else raise ProtocolError."""
+    if not _JAR_RE.fullmatch(jar):
+        raise ProtocolError(f"bad {TICKET_COOKIES_PARAM}: use 1 to 32 letters or digits")
+    return jar
+
+
+def scrub_tickets(uri: str) -> str:
+    """``uri`` with the value of every ticket parameter replaced by ``[secret]``.
+
+    For log lines: Jupyter's scrubber matches only some names, Tornado's own error lines
+    (``Uncaught exception GET /...``) match none.
+    """
+    path, question, query = uri.partition("?")
+    if not question:
+        return uri
+    names = (TICKET_PARAM, LEGACY_TICKET_PARAM)
+    parts = query.split("&")
+    for i, part in enumerate(parts):
+        name, equals, _ = part.partition("=")
+        if equals and unquote_plus(name) in names:
+            parts[i] = f"{name}=[secret]"
+    return f"{path}?{'&'.join(parts)}"
+

@@ -105,13 +105,14 @@ class SSEStream:
         last_event_id: str | None = None,
         header_cursor: str | None = None,
         tickets: list[str] = (),  # type: ignore[assignment]
+        ticket_param: str = "auth_ticket",
         since: list[str] = (),  # type: ignore[assignment]
         headers: dict[str, str] | None = None,
         path: str = "sse-widgets/api/stream",
         timeout: float = 10.0,
     ):
         params: list[tuple[str, str]] = [("channel", c) for c in channels]
-        params += [("ticket", t) for t in tickets] + [("since", s) for s in since]
+        params += [(ticket_param, t) for t in tickets] + [("since", s) for s in since]
         if token is not None:
             params.append(("token", token))
         if last_event_id is not None:

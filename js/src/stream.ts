@@ -164,18 +164,79 @@ export function parseId(id: string): { epoch: string; seq: number } | null {
 
 // --- SSE transport -----------------------------------------------------------------------
 
-export function streamUrl(request: ConnectRequest): string {
+/**
+ * The stream URL. With `jar` (see `storeTicketCookies`) the tickets are in cookies and the
+ * URL only says which; else they go in `auth_ticket`, a name that every Jupyter and
+ * JupyterHub request logger scrubs (protocol.py).
+ */
+export function streamUrl(request: ConnectRequest, jar: string | null = null): string {
   const query = new URLSearchParams();
   for (const channel of request.channels) query.append("channel", channel);
   if (request.cursor !== null) query.set("last_event_id", request.cursor);
   for (const pattern of request.since) query.append("since", pattern);
-  for (const ticket of request.tickets) query.append("ticket", ticket);
+  if (jar !== null) query.set("ticket_cookies", jar);
+  else for (const ticket of request.tickets) query.append("auth_ticket", ticket);
   return `${request.baseUrl}sse-widgets/api/stream?${query}`;
+}
+
+// Tickets travel in cookies where the browser allows it: a URL is copied into log lines
+// that no scrubber reaches (JupyterHub redirects a request it gets while the user's server
+// is down to /hub/login?next=<the whole URI> and logs that). Cookies scoped to the API
+// path, SameSite=Strict, for one minute, set again before every request; named
+// `sse-widgets-ticket-<jar>-<i>`, with one jar per page so that tabs never mix tickets.
+const TICKET_COOKIE_PREFIX = "sse-widgets-ticket-";
+const TICKET_COOKIE_MAX_LENGTH = 3800; // browsers drop a cookie over 4096 bytes
+
+interface TicketJar {
+  id: string;
+  /** Cookies set per path, so that the ones no longer needed are removed. */
+  counts: Map<string, number>;
+}
+
+function ticketJar(): TicketJar {
+  const g = globalThis as any;
+  if (!g.__sseWidgetsTicketJar) {
+    g.__sseWidgetsTicketJar = { id: Math.random().toString(36).slice(2, 14), counts: new Map() };
+  }
+  return g.__sseWidgetsTicketJar;
+}
+
+function cookiesReachServer(): boolean {
+  try {
+    if (typeof document === "undefined" || !navigator.cookieEnabled) return false;
+    // In a cross-site frame the browser may withhold them (third-party cookie blocking);
+    // reading a cross-origin top's location throws.
+    if (window.top !== window && window.top?.location.origin !== window.location.origin) return false;
+    return typeof document.cookie === "string";
+  } catch {
+    return false;
+  }
+}
+
+/** Put the request's tickets in cookies; return the jar's id, or null to send them in the URL. */
+export function storeTicketCookies(request: ConnectRequest): string | null {
+  const tickets = request.tickets;
+  if (tickets.length === 0 || !cookiesReachServer()) return null;
+  if (tickets.some((t) => t.length > TICKET_COOKIE_MAX_LENGTH)) return null;
+  const api = new URL(`${request.baseUrl}sse-widgets/api/`, window.location.href);
+  if (api.origin !== window.location.origin) return null; // our cookies would not go there
+  const jar = ticketJar();
+  const path = api.pathname;
+  const attributes = `; path=${path}; samesite=strict${window.location.protocol === "https:" ? "; secure" : ""}`;
+  const name = (i: number) => `${TICKET_COOKIE_PREFIX}${jar.id}-${i}`;
+  tickets.forEach((ticket, i) => {
+    document.cookie = `${name(i)}=${ticket}; max-age=60${attributes}`;
+  });
+  for (let i = tickets.length; i < (jar.counts.get(path) ?? 0); i++) {
+    document.cookie = `${name(i)}=; max-age=0${attributes}`;
+  }
+  jar.counts.set(path, tickets.length);
+  return jar.id;
 }
 
 const sseTransport: TransportFactory = (request, sink) => {
   const registry = getRegistry();
-  const url = streamUrl(request);
+  const url = streamUrl(request, storeTicketCookies(request));
   const source = new EventSource(url, { withCredentials: true });
   registry.eventSources.add(source);
   registry.eventSourcesCreated += 1;
@@ -428,7 +489,7 @@ export class Connection {
     const request = this.lastRequest;
     if (request === null || typeof fetch !== "function") return;
     const controller = new AbortController();
-    fetch(streamUrl(request), { credentials: "same-origin", signal: controller.signal })
+    fetch(streamUrl(request, storeTicketCookies(request)), { credentials: "same-origin", signal: controller.signal })
       .then((response) => {
         controller.abort(); // a 200 is a live stream: one look at the status is enough
         const status = response.status;

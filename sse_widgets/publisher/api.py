@@ -135,6 +135,9 @@ def connection_info(show_key: bool = False) -> ConnectionInfo:
 def ticket(channels: str | Iterable[str], ttl: float = DEFAULT_TICKET_TTL) -> str:
     """Mint a stream ticket that lets a browser follow ``channels`` for ``ttl`` seconds.
 
+    A client passes it as ``auth_ticket=`` on ``sse-widgets/api/stream`` or on a channel's
+    ``events``: every Jupyter and JupyterHub request logger scrubs that name.
+
     Parameters
     ----------
     channels : str or iterable of str

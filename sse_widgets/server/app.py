@@ -12,7 +12,7 @@ from traitlets import Enum, Float, Int, Unicode, default
 
 from ..hub import Backend, Hub, MemoryBackend
 from ..hub.backend import UnavailableBackend
-from ..protocol import API_PREFIX, KEY_ENV, URL_ENV
+from ..protocol import API_PREFIX, KEY_ENV, LEGACY_TICKET_PARAM, TICKET_PARAM, URL_ENV
 from .handlers import (
     ChannelEventsHandler,
     ChannelHandler,
@@ -156,10 +156,12 @@ class SSEWidgetsApp(ExtensionApp):
             heartbeat_interval=self.heartbeat_interval,
         )
         # ExtensionApp puts this app in the settings as settings["sse_widgets"], where the
-        # handlers find it. Tickets ride in the query string: keep them out of Jupyter's
-        # request log, as it does for ?token= (self.settings is merged into the web app's).
+        # handlers find it. Scripts send tickets in the query string (browsers in cookies).
+        # The handlers take them out of request.uri before anything logs it (JupyterHub's
+        # logger ignores this setting); naming them here too covers a request for our paths
+        # that never reaches our handlers (self.settings is merged into the web app's).
         scrub = list(self.settings.get("extra_log_scrub_param_keys", []))
-        self.settings["extra_log_scrub_param_keys"] = [*scrub, "ticket"]
+        self.settings["extra_log_scrub_param_keys"] = [*scrub, TICKET_PARAM, LEGACY_TICKET_PARAM]
         self.export_environment()
 
     def initialize_handlers(self) -> None:

@@ -14,7 +14,18 @@ from tornado import web
 from ..hub import BackendUnavailable, EventTooLarge, HubClosed, HubFull, InvalidEvent, parse_json
 from ..hub.encoding import encode_retry
 from ..hub.patterns import ChannelSet
-from ..protocol import KEY_HEADER, ProtocolError, covers, verify_ticket
+from ..protocol import (
+    KEY_HEADER,
+    LEGACY_TICKET_PARAM,
+    TICKET_COOKIE_PREFIX,
+    TICKET_COOKIES_PARAM,
+    TICKET_PARAM,
+    ProtocolError,
+    check_ticket_jar,
+    covers,
+    scrub_tickets,
+    verify_ticket,
+)
 from .sink import ResponseSink
 
 if TYPE_CHECKING:
@@ -27,6 +38,14 @@ class BaseHandler(APIHandler):
     """Shared access rules; errors are JSON ``{"message", "reason"}`` like Jupyter's API."""
 
     auth_resource = AUTH_RESOURCE
+
+    def initialize(self) -> None:
+        super().initialize()
+        # Every log line about a request prints request.uri: Jupyter's and JupyterHub's
+        # request loggers (which scrub only some names), Tornado's "Uncaught exception GET
+        # /..." and its repr of the request. The arguments are parsed already, so the
+        # tickets leave the URI here, before anything can log it.
+        self.request.uri = scrub_tickets(self.request.uri or "")
 
     @property
     def app(self) -> SSEWidgetsApp:
@@ -58,13 +77,29 @@ class BaseHandler(APIHandler):
             self.authorizer.is_authorized(self, user, action, AUTH_RESOURCE)
         )
 
+    def tickets(self) -> list[str]:
+        """The tickets sent in the query and, where it names a jar, in that jar's cookies."""
+        tickets = self.get_arguments(TICKET_PARAM) + self.get_arguments(LEGACY_TICKET_PARAM)
+        jar = self.get_argument(TICKET_COOKIES_PARAM, None)
+        if jar is None:
+            return tickets
+        try:
+            prefix = f"{TICKET_COOKIE_PREFIX}{check_ticket_jar(jar)}-"
+        except ProtocolError as exc:
+            self.fail(403, f"ticket refused: {exc}")
+        in_cookies = [m.value for name, m in self.request.cookies.items() if name.startswith(prefix)]
+        if not in_cookies:
+            self.fail(403, f"ticket refused: {TICKET_COOKIES_PARAM}={jar} but no cookie "
+                           f"{prefix}N came with the request (are cookies blocked for this page?)")
+        return tickets + in_cookies
+
     def require_read(self, patterns: list[str]) -> None:
         """Allow reading ``patterns`` by Jupyter auth, or by tickets that cover every one."""
         if self.jupyter_allows("read"):
             return
-        tickets = self.get_arguments("ticket")
+        tickets = self.tickets()
         if not tickets:
-            self.fail(403, "not logged in to Jupyter and no ticket given; pass ticket=... "
+            self.fail(403, f"not logged in to Jupyter and no ticket given; pass {TICKET_PARAM}=... "
                            "(widgets carry one) or log in")
         granted: list[str] = []
         for ticket in tickets:

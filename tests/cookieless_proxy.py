@@ -5,7 +5,7 @@ JupyterHub ignores a cookie-authenticated GET that has no XSRF token, so an Even
 browser cannot be made to leave its cookie off one path (Chromium adds the cookie store's
 value to every request, routed ones included), so the tests put this proxy between the
 browser and the Jupyter server: it forwards everything as is, except that requests to
-``sse-widgets/api/stream`` lose their ``Cookie`` header. It records each stream request.
+``sse-widgets/api/stream`` lose every cookie but the stream's own ticket cookies. It records each stream request.
 
 One request per connection (``Connection: close`` both ways) keeps the forwarding a plain
 byte pipe; WebSocket upgrades pass through untouched.
@@ -18,6 +18,8 @@ import socket
 import threading
 from dataclasses import dataclass
 
+from sse_widgets.protocol import TICKET_COOKIE_PREFIX
+
 
 @dataclass
 class StreamRequest:
@@ -26,6 +28,8 @@ class StreamRequest:
     target: str
     had_cookie: bool
     status: int | None = None
+    #: The stream's ticket cookies (name=value) that were passed on.
+    ticket_cookies: tuple[str, ...] = ()
 
 
 class CookielessProxy:
@@ -69,8 +73,12 @@ class CookielessProxy:
             upgrade = any(h.lower().startswith(b"upgrade:") for h in headers)
             record = None
             if target.split("?", 1)[0].endswith(self.stream_path):
-                record = StreamRequest(target, any(h.lower().startswith(b"cookie:") for h in headers))
-                headers = [h for h in headers if not h.lower().startswith(b"cookie:")]
+                headers_in = headers
+                headers = _without_login_cookies(headers)
+                kept = tuple(c.decode("latin-1") for h in headers if h.lower().startswith(b"cookie:")
+                             for c in h.split(b":", 1)[1].strip().split(b"; "))
+                record = StreamRequest(target, any(h.lower().startswith(b"cookie:") for h in headers_in),
+                                       ticket_cookies=kept)
                 with self._lock:
                     self.streams.append(record)
             if not upgrade:
@@ -100,6 +108,21 @@ class CookielessProxy:
                 except OSError:
                     pass
                 sock.close()
+
+
+def _without_login_cookies(headers: list[bytes]) -> list[bytes]:
+    """The headers with every cookie dropped but the stream's own ticket cookies, which
+    JupyterHub passes on as any cookie (it only ignores the login without XSRF)."""
+    out = []
+    for header in headers:
+        if not header.lower().startswith(b"cookie:"):
+            out.append(header)
+            continue
+        kept = [c.strip() for c in header.split(b":", 1)[1].split(b";")
+                if c.strip().startswith(TICKET_COOKIE_PREFIX.encode())]
+        if kept:
+            out.append(b"Cookie: " + b"; ".join(kept))
+    return out
 
 
 def _read_head(sock: socket.socket) -> tuple[bytes | None, bytes]:

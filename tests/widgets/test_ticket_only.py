@@ -49,7 +49,10 @@ class ThroughProxy:
 
 
 def tickets(entry: StreamRequest) -> list[str]:
-    return urllib.parse.parse_qs(urllib.parse.urlsplit(entry.target).query).get("ticket", [])
+    """The tickets a stream request carried: in the cookies its URL names (browsers), or
+    in the URL where cookies cannot go."""
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(entry.target).query)
+    return [c.split("=", 1)[1] for c in entry.ticket_cookies] + query.get("auth_ticket", [])
 
 
 @pytest.fixture
@@ -107,8 +110,10 @@ publish([{{"channel": "{p}/train", "type": "metric", "data": {{"x": 2, "values":
     assert all(tickets(r) and "token=" not in r.target for r in opened), proxy.streams
     # Without its ticket the same request is refused: the ticket is what opened it.
     url = f"{live_server.url}{opened[-1].target.lstrip('/')}"
-    assert status_without_cookie(re.sub(r"&?ticket=[^&]*", "", url)) == 403
-    assert status_without_cookie(url) == 200
+    assert status_without_cookie(url) == 403
+    ticket = urllib.parse.quote(tickets(opened[-1])[0])
+    in_url = re.sub(r"&ticket_cookies=[^&]*", "", url) + f"&auth_ticket={ticket}"
+    assert status_without_cookie(in_url) == 200
 
     # The kernel swaps in an expired ticket; deleting the channel's history ends the stream,
     # so the page reconnects with it, is refused, asks the kernel, and streams again.

@@ -109,7 +109,8 @@ def viewer(browser: Any, served: Served) -> Iterator[dict[str, Any]]:
     try:
         page.page.goto(served.share)
         page.wait(LIVE, timeout=90_000)
-        cookies = page.context.cookies()
+        # The viewer cookie, beside the stream's short-lived ticket cookies.
+        cookies = [c for c in page.context.cookies() if not c["name"].startswith("sse-widgets-ticket-")]
         assert [c["name"] for c in cookies] == [f"sse-widgets-viewer-127-0-0-1-{served.port}"]
         assert cookies[0]["httpOnly"] and cookies[0]["sameSite"] == "Lax"
         kernels = {m.group(1) for url in sockets if (m := re.search(r"/api/kernels/([\w-]+)/channels", url))}
@@ -150,7 +151,8 @@ def test_the_share_link_renders_the_dashboard_live_and_keeps_history_on_reload(
     page.wait(LIVE, timeout=90_000)
     page.wait("""() => [...globalThis.__sseWidgets.stores.values()]
       .some(s => s.kind === 'chart' && s.channels.includes('etl/throughput') && s.count >= 12)""")
-    assert page.context.cookies()[0]["value"] in viewer["cookie"], "the reload kept the viewer"
+    names = {c["name"]: c["value"] for c in page.context.cookies()}
+    assert names[f"sse-widgets-viewer-127-0-0-1-{served.port}"] in viewer["cookie"], "the reload kept the viewer"
 
 
 FORBIDDEN = [

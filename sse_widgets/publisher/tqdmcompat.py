@@ -79,6 +79,9 @@ class TqdmClassAPI:
     monitor_interval: ClassVar[float] = 10
     monitor: ClassVar[Any] = None
     #: The bars open in this process, as tqdm keeps them (some callers clear or count it).
+    #: The write lock: annotated only, so that it does not exist until made or set, which is
+    #: what tqdm's ``ensure_lock`` checks (and undoes with ``del``).
+    _lock: ClassVar[Any]
     _instances: ClassVar[weakref.WeakSet[Any]] = weakref.WeakSet()
 
     @classmethod
@@ -86,7 +89,7 @@ class TqdmClassAPI:
         """The lock that serialises writes by bars of this class (made on first use)."""
         if not hasattr(cls, "_lock"):
             cls._lock = new_write_lock()
-        return cls._lock  # type: ignore[attr-defined]
+        return cls._lock
 
     @classmethod
     def set_lock(cls, lock: Any) -> None:

@@ -35,6 +35,8 @@ _LAZY: dict[str, str] = {
     "Toasts": "sse_widgets.widgets",
     "EventLog": "sse_widgets.widgets",
     "Dashboard": "sse_widgets.widgets",
+    # integrations (sse_widgets/integrations/), which import their library when used
+    "capture_tqdm": "sse_widgets.integrations.capture",
 }
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "SSEWidgetsWarning",
     "Toasts",
     "__version__",
+    "capture_tqdm",
     "connect",
     "connection_info",
     "flush",

@@ -12,6 +12,8 @@ from typing import Any
 
 from ._warnings import SSEWidgetsWarning
 from .publisher import (
+    LogHandler,
+    capture_logging,
     connect,
     connection_info,
     flush,
@@ -43,11 +45,13 @@ __all__ = [
     "Dashboard",
     "EventLog",
     "LiveChart",
+    "LogHandler",
     "ProgressBar",
     "ProgressBoard",
     "SSEWidgetsWarning",
     "Toasts",
     "__version__",
+    "capture_logging",
     "capture_tqdm",
     "connect",
     "connection_info",

@@ -9,6 +9,7 @@ inherit it and publish through their own transport, as every publisher does afte
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterable
 from types import TracebackType
@@ -76,6 +77,8 @@ class LogHandler(logging.Handler):
                 return
             text = self._encode(record)
             t.put(text, len(text))
+            if _exit_watched[0] != os.getpid():
+                _watch_exit(os.getpid())
         except Exception:  # noqa: BLE001 - logging's contract: report, never raise into the caller
             self.handleError(record)
         finally:
@@ -111,6 +114,18 @@ class LogHandler(logging.Handler):
             except ValueError:
                 continue  # over the hub's event size (wide characters escape to 6-12 bytes)
         raise ValueError("log record too large even when cut")
+
+
+_exit_watched: list[int] = [0]
+
+
+def _watch_exit(pid: int) -> None:
+    # A forked worker inherits its transport, made before the fork, so nothing registered
+    # the exit flush that multiprocessing runs in its children (they end with os._exit and
+    # skip atexit; multiprocessing also clears inherited finalizers at bootstrap). A log
+    # line is often a worker's last act: flush at its exit as a fresh worker would.
+    _exit_watched[0] = pid
+    _process._watch_multiprocessing_exit()
 
 
 class LogCapture:

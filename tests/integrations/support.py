@@ -14,7 +14,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from servers import JupyterServer  # noqa: E402
+from servers import JupyterServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from servers import JupyterServer
 
 from .support import final_states, run_script

@@ -19,19 +19,21 @@ from servers import JupyterServer
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_script(code: str, server: JupyterServer, timeout: float = 240, **extra_env: str) -> str:
+def run_script(code: str, server: JupyterServer, timeout: float = 240, expect_failure: bool = False) -> str:
     """Run ``code`` in a new interpreter that publishes to ``server``; return its stdout.
+
+    It must exit 0, or, with ``expect_failure``, with an error.
 
     A fresh process per test: the publisher's transport is process-wide, and each
     framework (Keras, LightGBM...) is imported only where it is used.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("SSE_WIDGETS_")}
-    env.update(server.env, PYTHONPATH=str(ROOT), KERAS_BACKEND="jax", **extra_env)
+    env.update(server.env, PYTHONPATH=str(ROOT), KERAS_BACKEND="jax")
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True,
         timeout=timeout, check=False, cwd=str(ROOT),
     )  # fmt: skip
-    if result.returncode != 0:
+    if (result.returncode != 0) != expect_failure:
         raise AssertionError(f"script failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result.stdout
 

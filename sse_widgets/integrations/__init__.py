@@ -35,11 +35,30 @@ __all__ = [
 ]
 
 
+#: submodule -> what to install for it
+_NEEDS: dict[str, str] = {
+    "capture": "tqdm",
+    "keras": "keras (and a backend: jax, tensorflow or torch)",
+    "lightgbm": "lightgbm",
+    "xgboost": "xgboost",
+    "optuna": "optuna",
+    "transformers": "transformers",
+    "lightning": "lightning",
+}
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'sse_widgets.integrations' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    try:
+        loaded = importlib.import_module(f"{__name__}.{module}")
+    except ModuleNotFoundError as exc:
+        raise ImportError(
+            f"sse_widgets.integrations.{name} needs {_NEEDS[module]}, which is not installed "
+            f"({exc}); install it with pip"
+        ) from exc
+    value = getattr(loaded, name)
     globals()[name] = value
     return value
 

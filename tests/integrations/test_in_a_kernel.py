@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-
 from kernel_client import Kernel, KernelError
 from servers import JupyterServer
 

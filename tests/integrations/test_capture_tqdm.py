@@ -47,6 +47,13 @@ def test_capture_tqdm_catches_bars_of_a_module_imported_before_the_call_and_undo
             print(issubclass(tqdm.autonotebook.tqdm, sw.tqdm), issubclass(tqdm.notebook.tqdm, sw.tqdm))
             # tqdm's own default bar for thread_map is tqdm.auto's: caught too
             thread_map(abs, range(5), max_workers=2, desc="default thread_map")
+            # transformers looks tqdm.auto.tqdm up at each call, and its Trainer's console
+            # callback imported it: both caught
+            from transformers.utils import logging as hf_logging
+            import transformers.trainer_callback as hf_callbacks
+            for _ in hf_logging.tqdm(range(4), desc="transformers tqdm"):
+                pass
+            print(issubclass(hf_callbacks.tqdm, sw.tqdm))
             sw.capture_tqdm(False)
             print(early_lib.tqdm is original, tqdm.auto.tqdm is original)
             with sw.capture_tqdm(channel="cap/progress"):
@@ -58,8 +65,9 @@ def test_capture_tqdm_catches_bars_of_a_module_imported_before_the_call_and_undo
     lines = out.split("\n")
     assert lines[0] == "sse_widgets.integrations.capture True", out
     assert lines[1] == "True True", out
-    assert lines[2] == "True True", out
-    assert lines[3] == "True", out
+    assert lines[2] == "True", out  # transformers' ProgressCallback
+    assert lines[3] == "True True", out
+    assert lines[4] == "True", out
     by_label = {s["label"]: s for s in final_states(live_server, "cap/progress").values()}
-    for label, n in [("lib tqdm", 7), ("lib trange", 7), ("lib notebook", 7), ("default thread_map", 5), ("in with", 3)]:
+    for label, n in [("lib tqdm", 7), ("lib trange", 7), ("lib notebook", 7), ("default thread_map", 5), ("transformers tqdm", 4), ("in with", 3)]:
         assert (by_label[label]["n"], by_label[label]["status"]) == (n, "done"), by_label

@@ -56,6 +56,7 @@ __all__ = [
     "connect",
     "connection_info",
     "flush",
+    "integrations",
     "metric",
     "notify",
     "progress",
@@ -66,7 +67,13 @@ __all__ = [
 ]
 
 
+#: Subpackages loaded on first use: ``sw.integrations.KerasCallback()`` with no extra import.
+_LAZY_SUBPACKAGES = frozenset({"integrations"})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'sse_widgets' has no attribute {name!r}")

@@ -10,7 +10,7 @@ from .support import final_states, run_script
 pytestmark = pytest.mark.slow
 
 
-def test_thread_map_with_sw_tqdm_brings_the_map_bar_and_the_workers_bars_to_their_totals(
+def test_thread_map_with_tqdm_class_sw_tqdm_no_longer_fails_on_get_lock_and_bars_reach_totals(
     live_server: JupyterServer,
 ) -> None:
     # Before the lock API, tqdm's ensure_lock failed on `progress.get_lock` (AttributeError).

@@ -14,6 +14,7 @@ terminal output is not a notebook bar.
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 import warnings
@@ -38,7 +39,8 @@ _SKIP = frozenset({*(name for name, _ in TARGETS), "tqdm.std", "tqdm"})
 _lock = threading.Lock()
 #: What was rebound, to undo: (module, attribute, the value it had).
 _saved: list[tuple[ModuleType | FunctionType, str, Any]] = []
-_active: dict[str, Any] = {}
+#: The classes and functions put in place (kept alive, so that their ids stay theirs).
+_ours: list[Any] = []
 
 
 class TqdmCapture:
@@ -64,6 +66,7 @@ class TqdmCapture:
         return f"<TqdmCapture {'on' if self.enabled else 'off'}, {self.rebound} names rebound>"
 
 
+@functools.lru_cache(maxsize=64)
 def _bar_class(channel: str) -> type[progress]:
     if channel == PROGRESS_CHANNEL:
         return progress
@@ -78,6 +81,7 @@ def _bar_class(channel: str) -> type[progress]:
     return tqdm
 
 
+@functools.lru_cache(maxsize=64)
 def _range_function(bars: type[progress]) -> Any:
     if bars is progress:
         return trange
@@ -160,7 +164,7 @@ def capture_tqdm(enable: bool = True, *, channel: str = PROGRESS_CHANNEL) -> Tqd
                     _rebind(module, name, value, found[1])
                 elif type(value) is FunctionType and value.__module__ == module.__name__:
                     _rebind_defaults(value, replacement)
-        _active.update(bars=bars, ranges=ranges)
+        _ours.extend(x for x in (bars, ranges) if not any(x is y for y in _ours))
     return TqdmCapture(True, owner)
 
 
@@ -191,7 +195,7 @@ def _rebind_defaults(function: FunctionType, replacement: dict[int, tuple[Any, A
 
 def _release() -> None:
     with _lock:
-        mine = {id(progress), id(trange), id(_active.get("bars")), id(_active.get("ranges"))}
+        mine = {id(progress), id(trange), *map(id, _ours)}
         for owner, name, old in reversed(_saved):
             current = getattr(owner, name, None)
             if name in ("__defaults__", "__kwdefaults__"):
@@ -201,4 +205,4 @@ def _release() -> None:
             elif id(current) in mine:
                 setattr(owner, name, old)
         _saved.clear()
-        _active.clear()
+        _ours.clear()

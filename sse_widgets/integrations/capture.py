@@ -82,7 +82,8 @@ def _bar_class(channel: str) -> type[progress]:
 
 
 @functools.lru_cache(maxsize=64)
-def _range_function(bars: type[progress]) -> Any:
+def _range_function(channel: str) -> Any:
+    bars = _bar_class(channel)
     if bars is progress:
         return trange
 
@@ -129,7 +130,7 @@ def capture_tqdm(enable: bool = True, *, channel: str = PROGRESS_CHANNEL) -> Tqd
     with _lock:
         owner = not _saved
         bars = _bar_class(channel)
-        ranges = _range_function(bars)
+        ranges = _range_function(channel)
         replacement: dict[int, tuple[Any, Any]] = {}  # id(original) -> (original, ours)
         with warnings.catch_warnings():
             # tqdm.autonotebook warns that it is experimental when imported in a kernel.

@@ -163,6 +163,8 @@ class progress(TqdmClassAPI):
         if not isinstance(unit, str):
             raise TypeError(f"progress() unit must be a string, not {type(unit).__name__}")
         self.iterable = iterable
+        #: Where the text bar goes with no hub (tqdm's name; tqdm.pandas reads it).
+        self.fp = file if file is not None else sys.stderr
         self.desc = desc or ""
         self.total = total
         self.leave = leave is not False

@@ -115,6 +115,17 @@ class TqdmClassAPI:
             lock.release()
 
     @classmethod
+    def pandas(cls, **tqdm_kwargs: Any) -> None:
+        """Register this class with pandas: ``df.progress_apply(f)`` then shows a bar.
+
+        tqdm's own registration (``tqdm.std.tqdm.pandas``), run for this class: it makes
+        bars with ``cls(total=..., **tqdm_kwargs)`` and only calls ``update`` and ``close``.
+        """
+        from tqdm.std import tqdm as std_tqdm
+
+        std_tqdm.pandas.__func__(cls, **tqdm_kwargs)
+
+    @classmethod
     def write(cls, s: str, file: TextIO | None = None, end: str = "\n", nolock: bool = False) -> None:
         """Print a message without breaking bars (as ``tqdm.write``)."""
         fp = file if file is not None else sys.stdout

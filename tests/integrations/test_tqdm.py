@@ -111,3 +111,21 @@ def test_the_lock_api_without_a_hub() -> None:
     finally:
         sw.tqdm.set_lock(lock)
     sw.tqdm.monitor_interval = 0  # what users do to stop tqdm's monitor thread; must not fail
+
+
+def test_tqdm_pandas_registration_shows_progress_apply_as_a_bar(live_server: JupyterServer) -> None:
+    out = run_script(
+        """
+        import pandas as pd
+        import sse_widgets as sw
+
+        sw.tqdm.pandas(desc="apply", channel="pd/progress", task="apply")
+        df = pd.DataFrame({"a": range(50), "b": range(50)})
+        print(int(df.progress_apply(lambda row: row.a + row.b, axis=1).sum()))
+        sw.flush(10)
+        """,
+        live_server,
+    )
+    assert out.strip() == str(2 * sum(range(50)))
+    bar = final_states(live_server, "pd/progress")["apply"]
+    assert (bar["label"], bar["n"], bar["total"], bar["status"]) == ("apply", 50, 50, "done")

@@ -170,10 +170,17 @@ class Run:
             self.closed = True
             self.status = status
             for bar in reversed(list(self.bars.values())):
-                if not bar.closed:
-                    bar.cancel(message) if status == "cancelled" else bar.fail(message)
+                if bar.closed:
+                    continue
+                if status == "cancelled":
+                    bar.cancel(message)
+                else:
+                    bar.fail(message)
         _unregister(self)
-        self._toast(f"{self.name} {'stopped' if status == 'cancelled' else 'failed'}: {message}", "warning" if status == "cancelled" else "error")
+        if status == "cancelled":
+            self._toast(f"{self.name} stopped: {message}", "warning")
+        else:
+            self._toast(f"{self.name} failed: {message}", "error")
 
     def _toast(self, message: str, level: str) -> None:
         if self.notify_channel is not None:

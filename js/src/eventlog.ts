@@ -106,7 +106,8 @@ function recordRow(e: Envelope): HTMLElement {
   if (where.length) line.append(h("span", "sse-log-where", where.map(text).join(" / ")));
   row.title = `${text(d.process)} (pid ${text(d.pid)}), ${text(d.thread)}; ${text(d.module)}:${text(d.line)}`;
   row.append(line);
-  if (d.exc) row.append(h("pre", "sse-log-exc", text(d.exc)));
+  // A div, not a pre: hosts style `pre` in outputs (margins, padding) more strongly than a widget can.
+  if (d.exc) row.append(h("div", "sse-log-exc", text(d.exc)));
   return row;
 }
 

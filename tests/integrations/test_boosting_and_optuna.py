@@ -131,3 +131,28 @@ optuna.create_study(study_name="boom").optimize(
     bar = next(iter(final_states(live_server, "optf/progress").values()))
     assert (bar["status"], bar["message"], bar["n"]) == ("failed", "ValueError: bad trial 2", 2)
     assert events(live_server, "optf/notify", "notify")[-1]["data"]["message"] == "Optuna failed: ValueError: bad trial 2"
+
+
+def test_a_study_stopped_by_an_exception_the_caller_caught_ends_failed_when_the_script_ends(
+    live_server: JupyterServer,
+) -> None:
+    out = run_script("""
+import optuna
+from sse_widgets.integrations import OptunaCallback
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+def objective(trial):
+    if trial.number == 1:
+        raise KeyError("feature")
+    return trial.suggest_float("x", 0, 1)
+
+try:
+    optuna.create_study(study_name="caught").optimize(
+        objective, n_trials=4, callbacks=[OptunaCallback("optc/trials", progress_channel="optc/progress", notify_channel="optc/notify")])
+except KeyError:
+    print("caught")
+""", live_server)
+    assert out.strip() == "caught"
+    bar = next(iter(final_states(live_server, "optc/progress").values()))
+    assert (bar["status"], bar["message"], bar["n"]) == ("failed", "stopped before the end", 1)
+    assert events(live_server, "optc/notify", "notify")[-1]["data"]["message"] == "Optuna failed: stopped before the end"

@@ -72,7 +72,13 @@ class LoggerCore:
             return
         items = params if isinstance(params, Mapping) else vars(params) if hasattr(params, "__dict__") else {}
         data = json.loads(json.dumps(dict(items), default=str))
-        events.publish(self.where.metrics, data, type="hparams")
+        try:
+            events.publish(self.where.metrics, data, type="hparams")
+        except ValueError:
+            # Over the hub's event size (a whole config): the values cut short, never a
+            # failure inside the user's fit.
+            short = {str(k): str(v)[:200] for k, v in list(data.items())[:200]}
+            events.publish(self.where.metrics, {**short, "_cut": True}, type="hparams")
 
     def finalize(self, status: str) -> None:
         if global_rank() != 0 or self.where.notify is None:

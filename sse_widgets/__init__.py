@@ -12,6 +12,8 @@ from typing import Any
 
 from ._warnings import SSEWidgetsWarning
 from .publisher import (
+    LogHandler,
+    capture_logging,
     connect,
     connection_info,
     flush,
@@ -35,20 +37,26 @@ _LAZY: dict[str, str] = {
     "Toasts": "sse_widgets.widgets",
     "EventLog": "sse_widgets.widgets",
     "Dashboard": "sse_widgets.widgets",
+    # integrations (sse_widgets/integrations/), which import their library when used
+    "capture_tqdm": "sse_widgets.integrations.capture",
 }
 
 __all__ = [
     "Dashboard",
     "EventLog",
     "LiveChart",
+    "LogHandler",
     "ProgressBar",
     "ProgressBoard",
     "SSEWidgetsWarning",
     "Toasts",
     "__version__",
+    "capture_logging",
+    "capture_tqdm",
     "connect",
     "connection_info",
     "flush",
+    "integrations",
     "metric",
     "notify",
     "progress",
@@ -59,7 +67,13 @@ __all__ = [
 ]
 
 
+#: Subpackages loaded on first use: ``sw.integrations.KerasCallback()`` with no extra import.
+_LAZY_SUBPACKAGES = frozenset({"integrations"})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'sse_widgets' has no attribute {name!r}")

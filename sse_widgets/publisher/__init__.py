@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from .api import ConnectionInfo, connect, connection_info, flush, ticket
 from .events import metric, notify, publish
+from .logs import LogCapture, LogHandler, capture_logging
 from .progress import progress, tqdm, trange
 from .transport import FlushReport
 
 __all__ = [
     "ConnectionInfo",
     "FlushReport",
+    "LogCapture",
+    "LogHandler",
+    "capture_logging",
     "connect",
     "connection_info",
     "flush",

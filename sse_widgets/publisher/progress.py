@@ -11,13 +11,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from operator import itemgetter, length_hint
 from time import monotonic
 from types import TracebackType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .. import protocol
 from . import _process, _unwind
 from .events import check_channel
 from .local import LocalTransport
 from .textbar import TextBar
+from .tqdmcompat import TqdmClassAPI
 
 PROGRESS_CHANNEL = "progress"
 #: How long closing a top-level bar waits for its final state to reach the hub.
@@ -31,8 +32,14 @@ _first = itemgetter(0)
 # tqdm arguments accepted for compatibility that change nothing here.
 _IGNORED = frozenset(
     {"ncols", "maxinterval", "dynamic_ncols", "smoothing", "bar_format", "position", "unit_scale",
-     "unit_divisor", "write_bytes", "lock_args", "nrows", "colour", "gui", "display"}
+     "unit_divisor", "write_bytes", "lock_args", "nrows", "colour", "gui", "display",
+     # huggingface_hub passes its bars' logger name to any tqdm_class
+     "name"}
 )  # fmt: skip
+
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 class _Auto:
@@ -67,7 +74,7 @@ def _describe(exc: BaseException) -> tuple[str, str]:
     return "failed", f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-class progress:
+class progress(TqdmClassAPI):
     """A progress bar for a loop: iterate over it, or use it as a context manager.
 
     In a kernel (or any process that can reach a hub) it publishes ``progress`` events that
@@ -156,6 +163,8 @@ class progress:
         if not isinstance(unit, str):
             raise TypeError(f"progress() unit must be a string, not {type(unit).__name__}")
         self.iterable = iterable
+        #: Where the text bar goes with no hub (tqdm's name; tqdm.pandas reads it).
+        self.fp = file if file is not None else sys.stderr
         self.desc = desc or ""
         self.total = total
         self.leave = leave is not False
@@ -170,7 +179,7 @@ class progress:
         self.status = "running"
         self._dynamic_miniters = miniters is None
         self._miniters = 0 if miniters is None else miniters
-        self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
         self._last_n = initial
         self._start = self._last_time = monotonic()
         self._pending_explanation = False
@@ -196,8 +205,18 @@ class progress:
         # publishing to its own widgets with none following this channel.
         unseen = t is None or (isinstance(t, LocalTransport) and not t.watched(self.channel))
         self._bar = TextBar(file, kwargs.get("ncols"), bool(ascii) if ascii is not None else None) if unseen else None
+        self._instances.add(self)
         if self.delay <= 0:
             self.refresh()
+
+    @property
+    def dynamic_miniters(self) -> bool:
+        """Adapt ``miniters`` to the update rate (tqdm's name; ``thread_map`` sets it)."""
+        return self._dynamic_miniters
+
+    @dynamic_miniters.setter
+    def dynamic_miniters(self, value: bool) -> None:
+        self._dynamic_miniters = bool(value)
 
     # --- iteration ----------------------------------------------------------------------
 
@@ -268,7 +287,7 @@ class progress:
     def __bool__(self) -> bool:
         return True
 
-    def __enter__(self) -> progress:
+    def __enter__(self) -> Self:
         if not self.disable:
             self._opened()
         return self
@@ -294,7 +313,7 @@ class progress:
         """Add ``n`` to the count; publish if ``mininterval`` has passed. True if published."""
         if self.disable:
             return False
-        with self._lock:
+        with self._count_lock:
             self.n += n
             if self.n - self._last_n < self._miniters:
                 return False
@@ -349,11 +368,6 @@ class progress:
 
     def unpause(self) -> None:
         """Does nothing."""
-
-    @classmethod
-    def write(cls, s: str, file: TextIO | None = None, end: str = "\n") -> None:
-        """Print a message (tqdm's way of printing without breaking bars)."""
-        (file or sys.stdout).write(s + end)
 
     def close(self) -> None:
         """Finish the bar with status ``done``."""
@@ -413,6 +427,7 @@ class progress:
             return
         self.closed = True
         self.status = status
+        self._instances.discard(self)
         now = monotonic()
         stack = _open_bars()
         if self in stack:

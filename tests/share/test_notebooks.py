@@ -111,7 +111,27 @@ def check_voila_dashboard(server: JupyterServer, book: Any) -> None:
     }
 
 
+def check_integrations(server: JupyterServer, book: Any) -> None:
+    tasks = {t["label"]: t for t in last_progress(events(server, "progress")).values()}
+    expected = {"thread_map": 8, "a library's tqdm.auto bar": 500, "Keras: epochs": 4,
+                "LightGBM: rounds": 50, "XGBoost: rounds": 40, "Optuna: quadratic": 30,
+                **{f"item {i}": 200 for i in range(8)}}  # fmt: skip
+    for label, n in expected.items():
+        assert (tasks[label]["status"], tasks[label]["n"], tasks[label]["total"]) == ("done", n, n), tasks[label]
+    assert all(t["status"] == "done" for t in tasks.values()), tasks
+    counts = channels(server)
+    # Keras: 384 samples / 32 = 12 steps x 4 epochs + 4 validation points; 50 LightGBM and 40 XGBoost rounds
+    assert (counts["train"], counts["optuna"]) == (48 + 4 + 50 + 40, 30)
+    logged = [e["data"]["message"] for e in events(server, "logs") if e["data"]["logger"] == "pipeline"]
+    assert logged == ["loaded 10000 rows", "3 rows had no label", "lookup failed"]
+    toasts = [e["data"] for e in events(server, "notify")]
+    assert [t["title"] for t in toasts] == ["Keras", "LightGBM", "XGBoost", "Optuna"]
+    assert all(t["level"] == "success" for t in toasts)
+    assert "0 undelivered" in outputs_text(book)
+
+
 CHECKS: dict[str, Callable[[JupyterServer, Any], None]] = {
+    "integrations": check_integrations,
     "quickstart": check_quickstart,
     "training_dashboard": check_training,
     "parallel_progress": check_parallel,

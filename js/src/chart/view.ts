@@ -1,0 +1,583 @@
+// What one view of a chart draws: the panels (one uPlot each, stacked, sharing x, cursor and
+// zoom), the legend grouped by run, and the controls.
+//
+// Data reach uPlot at most once per animation frame (the store's `invalidate`). Each run's
+// rings are copied in order; with one run, its x array is handed over as it is; with
+// several, their x are merged (k-way, equal x shared) and each series is placed at its
+// run's positions. Series come as float64 with markers (runs.ts); they are handed to uPlot
+// as typed arrays when dense, else as arrays where `undefined` is "no point here" (drawn
+// across) and `null` is a gap (the line breaks), which is how uPlot tells the two apart
+// (uPlot `paths/linear.js`: `undefined` is skipped, `null` starts a gap unless spanGaps).
+
+import uPlot from "uplot";
+import { Model, formatDuration, formatNumber, frame, h } from "../widget";
+import { download, fileName, stackCanvases, toCsv } from "./export";
+import { PanelSpec, PanelsTrait, layoutPanels } from "./panels";
+import { GAP, Run } from "./runs";
+import { smooth } from "./smoothing";
+import { ChartStore } from "./store";
+
+const PALETTE = [
+  "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+];
+/** Dash patterns by a series' place in its panel, when colour tells runs apart. */
+const DASHES: number[][] = [[], [6, 4], [2, 3], [10, 3, 2, 3]];
+const DASH_CSS = ["solid", "dashed", "dotted", "dashed"];
+const FADED = 0.35;
+const RAW_UNDER_SMOOTHED = 0.25;
+
+type Column = Float64Array | (number | null | undefined)[];
+
+interface Line {
+  run: Run;
+  name: string;
+  smoothed: boolean;
+}
+
+interface Panel {
+  spec: PanelSpec;
+  lines: Line[];
+  log: boolean;
+  root: HTMLElement;
+  box: HTMLElement;
+  plot: uPlot | null;
+  /** Points not drawn because a log axis cannot show them (≤ 0), by series name. */
+  skipped: Map<string, number>;
+}
+
+interface Prepared {
+  x: Float64Array;
+  /** Per run: its x (in order) and, per series, raw and smoothed values at merged positions. */
+  runs: Map<Run, { xs: Float64Array; raw: Map<string, Float64Array>; smooth: Map<string, Float64Array> }>;
+  columns: Map<string, Float64Array>;
+}
+
+function withAlpha(hex: string, alpha: number): string {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
+}
+
+function cssVar(el: HTMLElement, name: string, fallback: string): string {
+  const value = getComputedStyle(el).getPropertyValue(name).trim();
+  return value || fallback;
+}
+
+function isPowerOfTen(v: number): boolean {
+  if (!(v > 0)) return false;
+  const e = Math.round(Math.log10(v));
+  return Math.abs(v / Math.pow(10, e) - 1) < 1e-9;
+}
+
+/** k-way merge of runs' sorted x; equal x of different runs share one position. */
+function mergeX(xsList: Float64Array[]): { x: Float64Array; maps: Int32Array[] } {
+  const total = xsList.reduce((n, xs) => n + xs.length, 0);
+  const out = new Float64Array(total);
+  const maps = xsList.map((xs) => new Int32Array(xs.length));
+  const at = xsList.map(() => 0);
+  let n = 0;
+  for (;;) {
+    let min = Infinity;
+    for (let k = 0; k < xsList.length; k++) if (at[k] < xsList[k].length && xsList[k][at[k]] < min) min = xsList[k][at[k]];
+    if (min === Infinity) break;
+    for (let k = 0; k < xsList.length; k++) {
+      if (at[k] < xsList[k].length && xsList[k][at[k]] === min) maps[k][at[k]++] = n;
+    }
+    out[n++] = min;
+  }
+  return { x: out.subarray(0, n), maps };
+}
+
+/** Markers to what uPlot reads: dense stays a typed array. */
+function forUplot(values: Float64Array, log: boolean, skipped: { n: number }): Column {
+  let dense = true;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== v || v === GAP || (log && v <= 0)) {
+      dense = false;
+      break;
+    }
+  }
+  if (dense) return values;
+  const out: (number | null | undefined)[] = new Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== v) out[i] = undefined;
+    else if (v === GAP) out[i] = null;
+    else if (log && v <= 0) {
+      out[i] = undefined;
+      skipped.n += 1;
+    } else out[i] = v;
+  }
+  return out;
+}
+
+/** The index of the point of `ys` (not absent) nearest to `x` in `xs`, or -1. */
+function nearest(xs: Float64Array, ys: Float64Array, x: number): number {
+  const n = xs.length;
+  if (n === 0) return -1;
+  const spacing = n > 1 ? (xs[n - 1] - xs[0]) / (n - 1) : 0;
+  if (x < xs[0] - spacing || x > xs[n - 1] + spacing) return -1;
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  let best = -1;
+  let bestDist = Infinity;
+  // Outwards from the insertion point to the closest value the series has (a sparse series
+  // has one every few hundred points); bounded so a hover never scans the whole window.
+  for (let d = 0; d < 4096; d++) {
+    const left = lo - 1 - d;
+    const right = lo + d;
+    if (left < 0 && right >= n) break;
+    const leftDist = left >= 0 ? x - xs[left] : Infinity;
+    const rightDist = right < n ? xs[right] - x : Infinity;
+    if (best >= 0 && leftDist > bestDist && rightDist > bestDist) break;
+    if (left >= 0 && ys[left] === ys[left] && Math.abs(leftDist) < bestDist) {
+      best = left;
+      bestDist = Math.abs(leftDist);
+    }
+    if (right < n && ys[right] === ys[right] && Math.abs(rightDist) < bestDist) {
+      best = right;
+      bestDist = Math.abs(rightDist);
+    }
+  }
+  return best;
+}
+
+export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
+  const f = frame(el, store, "chart");
+  const tools = h("div", "sse-chart-tools");
+  const legend = h("div", "sse-legend");
+  const panelsBox = h("div", "sse-panels");
+  const empty = h("div", "sse-empty");
+  f.body.append(tools, legend, panelsBox, empty);
+  const syncKey = `sse-chart-${store.uid}-${Math.random().toString(36).slice(2)}`;
+
+  // --- controls -------------------------------------------------------------------------
+  const smoothingLabel = h("label", "sse-chart-control");
+  const slider = h("input", "sse-smoothing");
+  slider.type = "range";
+  slider.min = "0";
+  slider.max = "0.99";
+  slider.step = "0.01";
+  slider.setAttribute("aria-label", "Smoothing");
+  const smoothingValue = h("output", "sse-smoothing-value");
+  smoothingLabel.append(h("span", "", "smoothing"), slider, smoothingValue);
+  const follow = h("button", "sse-chart-button", "Follow latest");
+  follow.type = "button";
+  const csvButton = h("button", "sse-chart-button", "Download CSV");
+  csvButton.type = "button";
+  const pngButton = h("button", "sse-chart-button", "Download PNG");
+  pngButton.type = "button";
+  tools.append(smoothingLabel, follow, csvButton, pngButton);
+
+  let panels: Panel[] = [];
+  let prepared: Prepared | null = null;
+  let drawnVersion = -1;
+  let drawnLayout = -1;
+  let zoom: { min: number; max: number } | null = null;
+  let hoverX = NaN;
+  let legendItems: { el: HTMLElement; run: Run; name: string }[] = [];
+  let legendX: HTMLElement | null = null;
+  let legendNote: HTMLElement | null = null;
+  const logOf = new Map<string, boolean>();
+
+  const smoothing = () => {
+    const s = Number(model.get("smoothing"));
+    return Number.isFinite(s) && s > 0 && s < 1 ? s : 0;
+  };
+  const panelHeight = () => Math.max(80, Number(model.get("height")) || 240);
+  const width = () => Math.max(120, panelsBox.clientWidth || f.root.clientWidth || 600);
+  const panelsTrait = (): PanelsTrait => {
+    const value = model.get("_panels");
+    return value === null || Array.isArray(value) ? value : "auto";
+  };
+  const xLabel = () => String(model.get("x_label") ?? "") || (store.axis === "step" ? "step" : store.axis === "elapsed" ? "elapsed" : "time");
+  const formatX = (x: number): string => {
+    if (!Number.isFinite(x)) return "–";
+    if (store.axis === "time") return new Date(x * 1000).toLocaleTimeString();
+    if (store.axis === "elapsed") return formatDuration(x);
+    return formatNumber(x);
+  };
+
+  // --- colours --------------------------------------------------------------------------
+  const runColours = new Map<string, number>();
+  const colourOf = (line: { run: Run; name: string }): string => {
+    if (store.byRun) {
+      let index = runColours.get(line.run.channel);
+      if (index === undefined) {
+        index = runColours.size;
+        runColours.set(line.run.channel, index);
+      }
+      return PALETTE[index % PALETTE.length];
+    }
+    return PALETTE[Math.max(0, store.names.indexOf(line.name)) % PALETTE.length];
+  };
+  const dashIndex = (panel: PanelSpec, name: string) => (store.byRun ? Math.max(0, panel.series.indexOf(name)) % DASHES.length : 0);
+
+  // --- data -----------------------------------------------------------------------------
+  const prepare = (): Prepared => {
+    const weight = smoothing();
+    const runs = store.runs;
+    const xsList = runs.map((run) => run.linearX());
+    const merged = runs.length === 1 ? { x: xsList[0], maps: [] as Int32Array[] } : mergeX(xsList);
+    const out: Prepared = { x: merged.x, runs: new Map(), columns: new Map() };
+    runs.forEach((run, k) => {
+      const raw = new Map<string, Float64Array>();
+      const smoothed = new Map<string, Float64Array>();
+      for (const name of store.names) {
+        const ys = run.linear(name);
+        if (ys === null) continue;
+        raw.set(name, ys);
+        const sm = weight > 0 ? smooth(ys, weight, run.smoothScratch(name)) : ys;
+        smoothed.set(name, sm);
+        const place = (values: Float64Array): Float64Array => {
+          if (runs.length === 1) return values;
+          const column = new Float64Array(merged.x.length).fill(NaN);
+          const map = merged.maps[k];
+          for (let i = 0; i < values.length; i++) column[map[i]] = values[i];
+          return column;
+        };
+        out.columns.set(`${run.id}\u0000${name}\u0000raw`, place(ys));
+        if (weight > 0) out.columns.set(`${run.id}\u0000${name}\u0000smooth`, place(sm));
+      }
+      out.runs.set(run, { xs: xsList[k], raw, smooth: smoothed });
+    });
+    return out;
+  };
+
+  const panelData = (panel: Panel, data: Prepared): uPlot.AlignedData => {
+    panel.skipped.clear();
+    const columns: Column[] = [data.x];
+    for (const line of panel.lines) {
+      const values = data.columns.get(`${line.run.id}\u0000${line.name}\u0000${line.smoothed ? "smooth" : "raw"}`);
+      const skipped = { n: 0 };
+      columns.push(values ? forUplot(values, panel.log, skipped) : new Array(data.x.length).fill(undefined));
+      if (skipped.n && !line.smoothed) panel.skipped.set(line.name, (panel.skipped.get(line.name) ?? 0) + skipped.n);
+    }
+    return columns as unknown as uPlot.AlignedData;
+  };
+
+  // --- zoom -----------------------------------------------------------------------------
+  const showRange = () => {
+    const scale = panels[0]?.plot?.scales.x;
+    f.root.dataset.zoomed = zoom ? "true" : "false";
+    if (scale && scale.min != null && scale.max != null) {
+      f.root.dataset.xMin = String(scale.min);
+      f.root.dataset.xMax = String(scale.max);
+    }
+    follow.disabled = zoom === null;
+    follow.setAttribute("aria-pressed", zoom === null ? "true" : "false");
+  };
+  const zoomTo = (min: number, max: number) => {
+    if (!(max > min)) return;
+    zoom = { min, max };
+    for (const p of panels) p.plot?.setScale("x", { min, max });
+    showRange();
+  };
+  const followLatest = () => {
+    zoom = null;
+    if (prepared) for (const p of panels) p.plot?.setData(panelData(p, prepared), true);
+    showRange();
+  };
+  follow.addEventListener("click", followLatest);
+
+  const onSelect = (u: uPlot) => {
+    const sel = u.select;
+    if (sel.width >= 2) zoomTo(u.posToVal(sel.left, "x"), u.posToVal(sel.left + sel.width, "x"));
+    // Clear the drawn selection on every panel (the cursor sync drew it on all).
+    for (const p of panels) if (p.plot && p.plot.select.width > 0) p.plot.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+  };
+
+  // --- legend ---------------------------------------------------------------------------
+  const buildLegend = () => {
+    legend.replaceChildren();
+    legendItems = [];
+    legendX = h("span", "sse-legend-x");
+    legend.append(legendX);
+    const grouped = store.runs.length > 1;
+    const runsShown = [...store.runs].reverse(); // newest first
+    for (const run of runsShown) {
+      const group = h("span", "sse-legend-run");
+      group.dataset.run = run.label;
+      if (run.faded) group.dataset.faded = "true";
+      if (grouped) {
+        const head = h("span", "sse-legend-run-name", run.faded ? `${run.label} (previous)` : run.label);
+        if (store.byRun) head.style.color = colourOf({ run, name: "" });
+        group.append(head);
+      }
+      for (const name of store.names) {
+        if (!run.ys.has(name)) continue;
+        const panel = panels.find((p) => p.spec.series.includes(name))?.spec ?? { name: "", series: [name] };
+        const item = h("span", "sse-legend-item");
+        item.dataset.series = name;
+        item.dataset.run = run.label;
+        const swatch = h("span", "sse-swatch");
+        swatch.style.borderTopColor = colourOf({ run, name });
+        swatch.style.borderTopStyle = DASH_CSS[dashIndex(panel, name)];
+        if (run.faded) swatch.style.opacity = String(FADED);
+        const value = h("span", "sse-legend-value");
+        value.dataset.series = name;
+        value.dataset.run = run.label;
+        item.append(swatch, h("span", "sse-legend-name", name), value);
+        group.append(item);
+        legendItems.push({ el: value, run, name });
+      }
+      legend.append(group);
+    }
+    legendNote = h("span", "sse-legend-note");
+    legend.append(legendNote);
+  };
+
+  const updateLegend = () => {
+    const hovering = Number.isFinite(hoverX) && prepared !== null;
+    if (legendX) {
+      const text = hovering ? `${xLabel()} ${formatX(hoverX)}` : "";
+      if (legendX.textContent !== text) legendX.textContent = text;
+      legendX.dataset.x = hovering ? String(hoverX) : "";
+    }
+    for (const item of legendItems) {
+      let y = NaN;
+      if (hovering) {
+        const held = prepared!.runs.get(item.run);
+        const ys = held?.raw.get(item.name);
+        if (held && ys) {
+          const i = nearest(held.xs, ys, hoverX);
+          if (i >= 0) y = ys[i];
+        }
+      } else {
+        y = item.run.latest.get(item.name) ?? NaN;
+      }
+      const text = y === GAP ? "gap" : formatNumber(y);
+      if (item.el.textContent !== text) item.el.textContent = text;
+      item.el.dataset.value = Number.isFinite(y) ? String(y) : "";
+    }
+    if (legendNote) {
+      const notes: string[] = [];
+      for (const p of panels) for (const [name, n] of p.skipped) notes.push(`${name}: ${n} value${n === 1 ? "" : "s"} ≤ 0 not shown on the log scale`);
+      const text = notes.join("; ");
+      if (legendNote.textContent !== text) legendNote.textContent = text;
+    }
+  };
+
+  const onCursor = (u: uPlot) => {
+    const left = u.cursor.left;
+    const x = left != null && left >= 0 ? u.posToVal(left, "x") : NaN;
+    if (x === hoverX || (x !== x && hoverX !== hoverX)) return;
+    hoverX = x;
+    updateLegend();
+  };
+
+  // --- plots ----------------------------------------------------------------------------
+  const buildPanel = (panel: Panel, data: Prepared, last: boolean) => {
+    panel.plot?.destroy();
+    panel.plot = null;
+    const axisColor = cssVar(f.root, "--jp-ui-font-color2", "#666");
+    const gridColor = cssVar(f.root, "--jp-border-color2", "rgba(128,128,128,0.2)");
+    f.root.dataset.axisColor = axisColor;
+    const grid = { stroke: gridColor, width: 1 };
+    const ticks = { stroke: gridColor, width: 1 };
+    const xAxis: uPlot.Axis = { stroke: axisColor, grid, ticks };
+    if (store.axis === "elapsed") xAxis.values = (_u, splits) => splits.map((v) => formatDuration(v));
+    if (last) {
+      xAxis.label = xLabel();
+      xAxis.labelSize = 18;
+      xAxis.labelFont = "11px sans-serif";
+    }
+    const yAxis: uPlot.Axis = {
+      stroke: axisColor, grid, ticks, size: 56,
+      values: (_u, splits) => {
+        // Labels only at powers of ten on a log axis (its grid still marks 2..9).
+        const labels = splits.map((v) => (panel.log ? (isPowerOfTen(v) ? formatNumber(v) : "") : formatNumber(v)));
+        panel.box.dataset.yTicks = labels.filter((t) => t !== "").join(" ");
+        return labels;
+      },
+    };
+    const weight = smoothing();
+    const series: uPlot.Series[] = [{}];
+    for (const line of panel.lines) {
+      const base = colourOf(line);
+      let alpha = line.run.faded ? FADED : 1;
+      if (weight > 0 && !line.smoothed) alpha *= RAW_UNDER_SMOOTHED;
+      const dash = DASHES[dashIndex(panel.spec, line.name)];
+      series.push({
+        label: `${line.run.label} ${line.name}${line.smoothed ? " (smoothed)" : ""}`,
+        stroke: alpha === 1 ? base : withAlpha(base, alpha),
+        width: line.smoothed || weight === 0 ? 1.5 : 1,
+        dash: dash.length ? dash : undefined,
+        points: { show: false },
+        spanGaps: false,
+      });
+    }
+    const opts: uPlot.Options = {
+      width: width(),
+      height: panelHeight() + (last && xAxis.label ? 18 : 0),
+      pxAlign: 0,
+      legend: { show: false },
+      cursor: {
+        sync: { key: syncKey, setSeries: false, scales: ["x", null] },
+        drag: { x: true, y: false, setScale: false },
+        // Double-click returns to the live window (ours, below), not to uPlot's reset.
+        bind: { dblclick: () => null },
+        points: { show: false },
+      },
+      scales: {
+        x: { time: store.axis === "time" },
+        y: panel.log ? { distr: 3, log: 10 } : {},
+      },
+      axes: [xAxis, yAxis],
+      series,
+      hooks: {
+        setSelect: [onSelect],
+        setCursor: [onCursor],
+        setScale: [(_u, key) => { if (key === "x" && panel === panels[0]) showRange(); }],
+      },
+    };
+    panel.plot = new uPlot(opts, panelData(panel, data), panel.box);
+    panel.box.dataset.distr = panel.log ? "log" : "linear";
+    if (zoom) panel.plot.setScale("x", zoom);
+    panel.plot.over.addEventListener("dblclick", followLatest);
+  };
+
+  const build = () => {
+    for (const p of panels) p.plot?.destroy();
+    panels = [];
+    panelsBox.replaceChildren();
+    const weight = smoothing();
+    const specs = layoutPanels(store.names, panelsTrait());
+    for (const spec of specs) {
+      const lines: Line[] = [];
+      for (const run of store.runs) {
+        for (const name of spec.series) {
+          if (!run.ys.has(name)) continue;
+          lines.push({ run, name, smoothed: false });
+          if (weight > 0) lines.push({ run, name, smoothed: true });
+        }
+      }
+      const root = h("div", "sse-panel");
+      root.dataset.panel = spec.name;
+      const head = h("div", "sse-panel-head");
+      head.append(h("span", "sse-panel-name", spec.name));
+      const logLabel = h("label", "sse-chart-control");
+      const logBox = h("input");
+      logBox.type = "checkbox";
+      logBox.setAttribute("aria-label", "Log scale");
+      const log = logOf.get(spec.name) ?? Boolean(model.get("log_y"));
+      logBox.checked = log;
+      logLabel.append(logBox, h("span", "", "log"));
+      head.append(logLabel);
+      const box = h("div", "sse-plot");
+      root.append(head, box);
+      panelsBox.append(root);
+      const panel: Panel = { spec, lines, log, root, box, plot: null, skipped: new Map() };
+      logBox.addEventListener("change", () => {
+        logOf.set(spec.name, logBox.checked);
+        panel.log = logBox.checked;
+        if (prepared) buildPanel(panel, prepared, panel === panels[panels.length - 1]);
+        updateLegend();
+      });
+      panels.push(panel);
+    }
+    f.root.dataset.panels = String(panels.length);
+    buildLegend();
+    if (store.runs.length === 0) return;
+    prepared = prepare();
+    panels.forEach((p, i) => buildPanel(p, prepared!, i === panels.length - 1));
+    showRange();
+  };
+
+  const draw = () => {
+    f.update();
+    const waiting = store.runs.length === 0;
+    empty.textContent = waiting ? `waiting for metrics on ${store.channels.join(", ")}` : "";
+    empty.style.display = waiting ? "" : "none";
+    tools.style.display = waiting ? "none" : "";
+    const s = smoothing();
+    if (document.activeElement !== slider) slider.value = String(s);
+    smoothingValue.textContent = s.toFixed(2);
+    if (store.layout !== drawnLayout) {
+      drawnLayout = store.layout;
+      drawnVersion = store.version;
+      build();
+    } else if (store.version !== drawnVersion && store.runs.length > 0) {
+      drawnVersion = store.version;
+      prepared = prepare();
+      for (const p of panels) {
+        if (!p.plot) continue;
+        if (zoom) {
+          // Zoomed: new data must not move the view.
+          p.plot.setData(panelData(p, prepared), false);
+          p.plot.setScale("x", zoom);
+        } else {
+          p.plot.setData(panelData(p, prepared), true);
+        }
+      }
+      showRange();
+    }
+    updateLegend();
+  };
+
+  slider.addEventListener("input", () => {
+    model.set("smoothing", Math.min(0.99, Math.max(0, Number(slider.value))));
+    model.save_changes();
+  });
+  let shownSmoothing = smoothing();
+  const onSmoothing = () => {
+    // Turning smoothing on or off adds or removes lines (rebuild); otherwise new values only.
+    const now = smoothing();
+    if ((now > 0) !== (shownSmoothing > 0)) store.layout += 1;
+    shownSmoothing = now;
+    store.version += 1;
+    store.invalidate();
+  };
+  const onLog = () => {
+    logOf.clear();
+    store.layout += 1;
+    store.invalidate();
+  };
+
+  csvButton.addEventListener("click", () => {
+    const csv = toCsv(store.runs, store.names);
+    download(new Blob([csv], { type: "text/csv" }), fileName(String(model.get("title") || store.channels.join("_")), "csv"));
+  });
+  pngButton.addEventListener("click", () => {
+    const canvases = panels.map((p) => p.plot?.ctx.canvas).filter((c): c is HTMLCanvasElement => Boolean(c));
+    const background = getComputedStyle(f.root).backgroundColor || "#fff";
+    const image = stackCanvases(canvases, background);
+    image.toBlob((blob) => {
+      if (blob) download(blob, fileName(String(model.get("title") || store.channels.join("_")), "png"));
+    }, "image/png");
+  });
+
+  const resize = new ResizeObserver(() => {
+    const w = width();
+    for (const p of panels) {
+      if (p.plot && w !== p.plot.width) p.plot.setSize({ width: w, height: p.plot.height });
+    }
+  });
+  resize.observe(panelsBox);
+  const relayout = () => {
+    store.layout += 1;
+    store.invalidate();
+  };
+  const traits = ["height", "_panels", "x_label"];
+  traits.forEach((t) => model.on(`change:${t}`, relayout));
+  model.on("change:smoothing", onSmoothing);
+  model.on("change:log_y", onLog);
+  const onTitle = () => f.update();
+  model.on("change:title", onTitle);
+  const removeView = store.addView(draw);
+  return () => {
+    removeView();
+    resize.disconnect();
+    traits.forEach((t) => model.off(`change:${t}`, relayout));
+    model.off("change:smoothing", onSmoothing);
+    model.off("change:log_y", onLog);
+    model.off("change:title", onTitle);
+    for (const p of panels) p.plot?.destroy();
+  };
+}

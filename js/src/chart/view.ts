@@ -434,11 +434,22 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
       hooks: {
         setSelect: [onSelect],
         setCursor: [onCursor],
-        setScale: [(_u, key) => { if (key === "x" && panel === panels[0]) showRange(); }],
+        setScale: [
+          (u, key) => {
+            if (key !== "x") return;
+            const { min, max } = u.scales.x;
+            if (min != null && max != null) {
+              panel.box.dataset.xMin = String(min);
+              panel.box.dataset.xMax = String(max);
+            }
+            if (panel === panels[0]) showRange();
+          },
+        ],
       },
     };
     panel.plot = new uPlot(opts, panelData(panel, data), panel.box);
     panel.box.dataset.distr = panel.log ? "log" : "linear";
+    panel.box.dataset.lines = String(panel.lines.length);
     if (zoom) panel.plot.setScale("x", zoom);
     panel.plot.over.addEventListener("dblclick", followLatest);
   };

@@ -6,6 +6,8 @@
 // the line breaks there). Rings start small and double, so ten runs with a 100,000-point
 // window cost what they hold, not ten full windows.
 
+import { smooth } from "./smoothing";
+
 export const ABSENT = NaN;
 export const GAP = -Infinity;
 const FIRST_CAPACITY = 1024;
@@ -35,10 +37,15 @@ export class Run {
   firstTs = NaN;
   /** The newest value of each series (finite numbers only). */
   latest = new Map<string, number>();
+  /** Smoothing weight; with one > 0, `smoothed` holds each series' EMA, kept up as points come. */
+  weight = 0;
+  private smoothed = new Map<string, Float64Array>();
+  /** Per series: the EMA so far and weight^k, to extend it by one point (smoothing.ts). */
+  private ema = new Map<string, { last: number; power: number }>();
   private capacity: number;
   private scratchX = new Float64Array(0);
   private scratch = new Map<string, Float64Array>();
-  private smoothed = new Map<string, Float64Array>();
+  private scratchSmoothed = new Map<string, Float64Array>();
 
   constructor(channel: string, generation: number, order: number, label: string, limit: number) {
     this.channel = channel;
@@ -66,6 +73,7 @@ export class Run {
       }
       ring[i] = y;
       if (y === y && y !== GAP) this.latest.set(names[s], y);
+      if (this.weight > 0) this.smoothOne(names[s], i, y);
     }
     // A series this event did not name still needs "absent" in this slot.
     if (this.ys.size > names.length) {
@@ -74,6 +82,53 @@ export class Run {
     this.head = (i + 1) % this.capacity;
     if (this.count < this.capacity) this.count += 1;
     this.lastX = x;
+  }
+
+  /** Extend a series' EMA by the value at ring slot `i` (the step of `smooth`, one point). */
+  private smoothOne(name: string, i: number, y: number): void {
+    let ring = this.smoothed.get(name);
+    if (ring === undefined) {
+      ring = new Float64Array(this.capacity).fill(ABSENT);
+      this.smoothed.set(name, ring);
+    }
+    if (y !== y || y === GAP) {
+      ring[i] = y;
+      return;
+    }
+    let state = this.ema.get(name);
+    if (state === undefined) {
+      state = { last: 0, power: 1 };
+      this.ema.set(name, state);
+    }
+    state.last = state.last * this.weight + (1 - this.weight) * y;
+    state.power *= this.weight;
+    ring[i] = state.last / (1 - state.power);
+  }
+
+  /** Change the smoothing weight: the EMA is computed again over the points held. */
+  setWeight(weight: number): void {
+    this.weight = weight;
+    this.smoothed.clear();
+    this.ema.clear();
+    this.scratchSmoothed.clear();
+    if (!(weight > 0)) return;
+    const start = (this.head - this.count + this.capacity) % this.capacity;
+    for (const name of this.ys.keys()) {
+      const raw = this.linear(name) as Float64Array;
+      const linear = smooth(raw, weight, new Float64Array(raw.length));
+      const ring = new Float64Array(this.capacity).fill(ABSENT);
+      for (let k = 0; k < linear.length; k++) ring[(start + k) % this.capacity] = linear[k];
+      this.smoothed.set(name, ring);
+      // The state that continues the EMA: replay it over the finite values.
+      const state = { last: 0, power: 1 };
+      for (let k = 0; k < raw.length; k++) {
+        const y = raw[k];
+        if (y !== y || y === GAP) continue;
+        state.last = state.last * weight + (1 - weight) * y;
+        state.power *= weight;
+      }
+      this.ema.set(name, state);
+    }
   }
 
   /** Change the window; keeps the newest points that fit. */
@@ -92,12 +147,13 @@ export class Run {
     };
     this.xs = order(this.xs, 0);
     for (const [name, ring] of this.ys) this.ys.set(name, order(ring, ABSENT));
+    for (const [name, ring] of this.smoothed) this.smoothed.set(name, order(ring, ABSENT));
     this.capacity = capacity;
     this.count = keep;
     this.head = keep % capacity;
     this.scratchX = new Float64Array(0);
     this.scratch.clear();
-    this.smoothed.clear();
+    this.scratchSmoothed.clear();
   }
 
   private copy(ring: Float64Array, out: Float64Array): Float64Array {
@@ -107,6 +163,41 @@ export class Run {
     out.set(ring.subarray(start, start + first), 0);
     if (first < n) out.set(ring.subarray(0, n - first), first);
     return out.subarray(0, n);
+  }
+
+  /** Where the oldest point sits in the rings, and the rings' size (for reading in place). */
+  get start(): number {
+    return (this.head - this.count + this.capacity) % this.capacity;
+  }
+
+  get size(): number {
+    return this.capacity;
+  }
+
+  /** A series' ring (raw, or smoothed with smoothing on), or undefined if the run has none. */
+  ring(name: string, smoothed = false): Float64Array | undefined {
+    return smoothed ? this.smoothed.get(name) : this.ys.get(name);
+  }
+
+  /** The first and last x held. */
+  firstX(): number {
+    return this.count ? this.xs[this.start] : NaN;
+  }
+
+  /** How many points have lo ≤ x ≤ hi (x is in order: two binary searches). */
+  countIn(lo: number, hi: number): number {
+    const bound = (value: number, strict: boolean) => {
+      let a = 0;
+      let b = this.count;
+      while (a < b) {
+        const mid = (a + b) >> 1;
+        const x = this.xs[(this.start + mid) % this.capacity];
+        if (strict ? x <= value : x < value) a = mid + 1;
+        else b = mid;
+      }
+      return a;
+    };
+    return bound(hi, true) - bound(lo, false);
   }
 
   /** x in order (a view over a scratch array, valid until the next call). */
@@ -127,13 +218,15 @@ export class Run {
     return this.copy(ring, out);
   }
 
-  /** A scratch array for the smoothed copy of a series. */
-  smoothScratch(name: string): Float64Array {
-    let out = this.smoothed.get(name);
+  /** One series' smoothed values in order (with smoothing on), or null. */
+  linearSmoothed(name: string): Float64Array | null {
+    const ring = this.smoothed.get(name);
+    if (ring === undefined) return null;
+    let out = this.scratchSmoothed.get(name);
     if (out === undefined || out.length < this.capacity) {
       out = new Float64Array(this.capacity);
-      this.smoothed.set(name, out);
+      this.scratchSmoothed.set(name, out);
     }
-    return out;
+    return this.copy(ring, out);
   }
 }

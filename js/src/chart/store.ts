@@ -44,6 +44,16 @@ export class ChartStore extends StreamStore {
     model.on("change:window", () => this.configure());
     model.on("change:max_runs", () => this.configure());
     model.on("change:x_axis", () => this.clear());
+    model.on("change:smoothing", () => {
+      for (const run of this.runs) run.setWeight(this.smoothing);
+      this.changed(false);
+    });
+  }
+
+  /** The EMA weight in use (0 = off); each run keeps its smoothed series up to date. */
+  get smoothing(): number {
+    const s = Number(this.model.get("smoothing"));
+    return Number.isFinite(s) && s > 0 && s < 1 ? s : 0;
   }
 
   /** One colour per run (a pattern or several channels), else one per series. */
@@ -92,6 +102,7 @@ export class ChartStore extends StreamStore {
 
   private startRun(channel: string, generation: number): Run {
     const run = new Run(channel, generation, this.order++, this.runLabel(channel, generation), this.window);
+    run.setWeight(this.smoothing);
     this.runs.push(run);
     this.current.set(channel, run);
     const previous = this.runs.filter((r) => r.channel === channel && r !== run);

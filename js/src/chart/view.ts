@@ -12,9 +12,9 @@
 import uPlot from "uplot";
 import { Model, formatDuration, formatNumber, frame, h } from "../widget";
 import { download, fileName, stackCanvases, toCsv } from "./export";
+import { Grid, decimate, makeGrid } from "./decimate";
 import { PanelSpec, PanelsTrait, layoutPanels } from "./panels";
 import { GAP, Run } from "./runs";
-import { smooth } from "./smoothing";
 import { ChartStore } from "./store";
 
 const PALETTE = [
@@ -46,10 +46,12 @@ interface Panel {
   skipped: Map<string, number>;
 }
 
+/** What the panels draw this frame: exact points (merged across runs), or a column grid. */
 interface Prepared {
   x: Float64Array;
-  /** Per run: its x (in order) and, per series, raw and smoothed values at merged positions. */
-  runs: Map<Run, { xs: Float64Array; raw: Map<string, Float64Array>; smooth: Map<string, Float64Array> }>;
+  /** Set when points in view outnumber pixel columns: lines are binned onto it (decimate.ts). */
+  grid: Grid | null;
+  /** Exact mode: raw and smoothed values of each run's series at merged positions. */
   columns: Map<string, Float64Array>;
 }
 
@@ -186,12 +188,15 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
   let legendNote: HTMLElement | null = null;
   const logOf = new Map<string, boolean>();
 
-  const smoothing = () => {
-    const s = Number(model.get("smoothing"));
-    return Number.isFinite(s) && s > 0 && s < 1 ? s : 0;
-  };
+  const smoothing = () => store.smoothing;
   const panelHeight = () => Math.max(80, Number(model.get("height")) || 240);
-  const width = () => Math.max(120, panelsBox.clientWidth || f.root.clientWidth || 600);
+  // Read from the layout only when it changed (the ResizeObserver below): reading
+  // clientWidth after the legend's text changed would force a layout in every frame.
+  let measured = 0;
+  const width = () => {
+    if (measured === 0) measured = panelsBox.clientWidth || f.root.clientWidth;
+    return Math.max(120, measured || 600);
+  };
   const panelsTrait = (): PanelsTrait => {
     const value = model.get("_panels");
     return value === null || Array.isArray(value) ? value : "auto";
@@ -202,6 +207,22 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
     if (store.axis === "time") return new Date(x * 1000).toLocaleTimeString();
     if (store.axis === "elapsed") return formatDuration(x);
     return formatNumber(x);
+  };
+
+  // Line width. A dense, noisy series is drawn by uPlot as one vertical stroke per pixel
+  // column (its min/max); Skia, Chromium's software rasteriser, draws a stroke no wider
+  // than a device pixel as a hairline, several times faster than a wider one, which it must
+  // outline first (measured: one noisy 20,000-point series, 26 fps at 1.5 px, 60 at 1 px).
+  // So lines are 1.5 px while there are fewer points than pixels, and 1 px past that.
+  const lineWidth = (line: Line, points: number): number =>
+    points > width() || (smoothing() > 0 && !line.smoothed) ? 1 : 1.5;
+  const applyWidths = (panel: Panel, points: number) => {
+    const plot = panel.plot;
+    if (!plot) return;
+    panel.lines.forEach((line, i) => {
+      const s = plot.series[i + 1];
+      if (s) s.width = lineWidth(line, points);
+    });
   };
 
   // --- colours --------------------------------------------------------------------------
@@ -220,32 +241,44 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
   const dashIndex = (panel: PanelSpec, name: string) => (store.byRun ? Math.max(0, panel.series.indexOf(name)) % DASHES.length : 0);
 
   // --- data -----------------------------------------------------------------------------
+  const key = (run: Run, name: string, smoothed: boolean) => `${run.id}\u0000${name}\u0000${smoothed ? "s" : "r"}`;
+
   const prepare = (): Prepared => {
     const weight = smoothing();
     const runs = store.runs;
+    let lo = zoom ? zoom.min : Infinity;
+    let hi = zoom ? zoom.max : -Infinity;
+    if (!zoom) {
+      for (const run of runs) {
+        if (run.count === 0) continue;
+        lo = Math.min(lo, run.firstX());
+        hi = Math.max(hi, run.lastX);
+      }
+    }
+    const bins = Math.max(64, Math.round(width()));
+    const inView = zoom ? runs.reduce((n, run) => n + run.countIn(lo, hi), 0) : store.total;
+    if (hi > lo && inView > 4 * bins) {
+      const grid = makeGrid(lo, hi, bins);
+      return { x: grid.x, grid, columns: new Map() };
+    }
     const xsList = runs.map((run) => run.linearX());
     const merged = runs.length === 1 ? { x: xsList[0], maps: [] as Int32Array[] } : mergeX(xsList);
-    const out: Prepared = { x: merged.x, runs: new Map(), columns: new Map() };
+    const out: Prepared = { x: merged.x, grid: null, columns: new Map() };
+    const place = (values: Float64Array, k: number): Float64Array => {
+      if (runs.length === 1) return values;
+      const column = new Float64Array(merged.x.length).fill(NaN);
+      const map = merged.maps[k];
+      for (let i = 0; i < values.length; i++) column[map[i]] = values[i];
+      return column;
+    };
     runs.forEach((run, k) => {
-      const raw = new Map<string, Float64Array>();
-      const smoothed = new Map<string, Float64Array>();
       for (const name of store.names) {
         const ys = run.linear(name);
         if (ys === null) continue;
-        raw.set(name, ys);
-        const sm = weight > 0 ? smooth(ys, weight, run.smoothScratch(name)) : ys;
-        smoothed.set(name, sm);
-        const place = (values: Float64Array): Float64Array => {
-          if (runs.length === 1) return values;
-          const column = new Float64Array(merged.x.length).fill(NaN);
-          const map = merged.maps[k];
-          for (let i = 0; i < values.length; i++) column[map[i]] = values[i];
-          return column;
-        };
-        out.columns.set(`${run.id}\u0000${name}\u0000raw`, place(ys));
-        if (weight > 0) out.columns.set(`${run.id}\u0000${name}\u0000smooth`, place(sm));
+        out.columns.set(key(run, name, false), place(ys, k));
+        const sm = weight > 0 ? run.linearSmoothed(name) : null;
+        if (sm) out.columns.set(key(run, name, true), place(sm, k));
       }
-      out.runs.set(run, { xs: xsList[k], raw, smooth: smoothed });
     });
     return out;
   };
@@ -254,12 +287,65 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
     panel.skipped.clear();
     const columns: Column[] = [data.x];
     for (const line of panel.lines) {
-      const values = data.columns.get(`${line.run.id}\u0000${line.name}\u0000${line.smoothed ? "smooth" : "raw"}`);
       const skipped = { n: 0 };
-      columns.push(values ? forUplot(values, panel.log, skipped) : new Array(data.x.length).fill(undefined));
+      let values: Float64Array | undefined;
+      if (data.grid) {
+        const ring = line.run.ring(line.name, line.smoothed);
+        if (ring) values = decimate(line.run.xs, ring, line.run.start, line.run.count, data.grid, panel.log, skipped);
+        columns.push(values ? forUplot(values, false, { n: 0 }) : new Array(data.x.length).fill(undefined));
+      } else {
+        values = data.columns.get(key(line.run, line.name, line.smoothed));
+        columns.push(values ? forUplot(values, panel.log, skipped) : new Array(data.x.length).fill(undefined));
+      }
       if (skipped.n && !line.smoothed) panel.skipped.set(line.name, (panel.skipped.get(line.name) ?? 0) + skipped.n);
     }
     return columns as unknown as uPlot.AlignedData;
+  };
+
+  /** Hand the current data to every panel; while zoomed, keep the zoomed x range. */
+  const refresh = () => {
+    if (store.runs.length === 0) return;
+    prepared = prepare();
+    for (const p of panels) {
+      if (!p.plot) continue;
+      applyWidths(p, prepared.x.length);
+      if (zoom) {
+        // Zoomed: new data must not move the view.
+        p.plot.setData(panelData(p, prepared), false);
+        p.plot.setScale("x", zoom);
+      } else {
+        p.plot.setData(panelData(p, prepared), true);
+      }
+    }
+    showRange();
+  };
+
+  /** Exact points of a run for the hover values, copied once per data version. */
+  let exact = new Map<Run, { xs: Float64Array; ys: Map<string, Float64Array | null> }>();
+  let exactVersion = -1;
+  const exactOf = (run: Run) => {
+    if (exactVersion !== store.version) {
+      exact = new Map();
+      exactVersion = store.version;
+    }
+    let held = exact.get(run);
+    if (!held) {
+      held = { xs: Float64Array.from(run.linearX()), ys: new Map() };
+      exact.set(run, held);
+    }
+    return held;
+  };
+  const valueAt = (run: Run, name: string, x: number): number => {
+    const held = exactOf(run);
+    let ys = held.ys.get(name);
+    if (ys === undefined) {
+      const linear = run.linear(name);
+      ys = linear ? Float64Array.from(linear) : null;
+      held.ys.set(name, ys);
+    }
+    if (!ys) return NaN;
+    const i = nearest(held.xs, ys, x);
+    return i >= 0 ? ys[i] : NaN;
   };
 
   // --- zoom -----------------------------------------------------------------------------
@@ -276,13 +362,11 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
   const zoomTo = (min: number, max: number) => {
     if (!(max > min)) return;
     zoom = { min, max };
-    for (const p of panels) p.plot?.setScale("x", { min, max });
-    showRange();
+    refresh();
   };
   const followLatest = () => {
     zoom = null;
-    if (prepared) for (const p of panels) p.plot?.setData(panelData(p, prepared), true);
-    showRange();
+    refresh();
   };
   follow.addEventListener("click", followLatest);
 
@@ -343,12 +427,7 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
     for (const item of legendItems) {
       let y = NaN;
       if (hovering) {
-        const held = prepared!.runs.get(item.run);
-        const ys = held?.raw.get(item.name);
-        if (held && ys) {
-          const i = nearest(held.xs, ys, hoverX);
-          if (i >= 0) y = ys[i];
-        }
+        y = valueAt(item.run, item.name, hoverX);
       } else {
         y = item.run.latest.get(item.name) ?? NaN;
       }
@@ -407,7 +486,7 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
       series.push({
         label: `${line.run.label} ${line.name}${line.smoothed ? " (smoothed)" : ""}`,
         stroke: alpha === 1 ? base : withAlpha(base, alpha),
-        width: line.smoothed || weight === 0 ? 1.5 : 1,
+        width: lineWidth(line, data.x.length),
         dash: dash.length ? dash : undefined,
         points: { show: false },
         spanGaps: false,
@@ -448,6 +527,7 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
       },
     };
     panel.plot = new uPlot(opts, panelData(panel, data), panel.box);
+    applyWidths(panel, data.x.length);
     panel.box.dataset.distr = panel.log ? "log" : "linear";
     panel.box.dataset.lines = String(panel.lines.length);
     if (zoom) panel.plot.setScale("x", zoom);
@@ -516,18 +596,7 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
       build();
     } else if (store.version !== drawnVersion && store.runs.length > 0) {
       drawnVersion = store.version;
-      prepared = prepare();
-      for (const p of panels) {
-        if (!p.plot) continue;
-        if (zoom) {
-          // Zoomed: new data must not move the view.
-          p.plot.setData(panelData(p, prepared), false);
-          p.plot.setScale("x", zoom);
-        } else {
-          p.plot.setData(panelData(p, prepared), true);
-        }
-      }
-      showRange();
+      refresh();
     }
     updateLegend();
   };
@@ -542,7 +611,6 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
     const now = smoothing();
     if ((now > 0) !== (shownSmoothing > 0)) store.layout += 1;
     shownSmoothing = now;
-    store.version += 1;
     store.invalidate();
   };
   const onLog = () => {
@@ -565,6 +633,7 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
   });
 
   const resize = new ResizeObserver(() => {
+    measured = 0;
     const w = width();
     for (const p of panels) {
       if (p.plot && w !== p.plot.width) p.plot.setSize({ width: w, height: p.plot.height });

@@ -12,9 +12,11 @@
 import uPlot from "uplot";
 import { Model, formatDuration, formatNumber, frame, h } from "../widget";
 import { download, fileName, stackCanvases, toCsv } from "./export";
+import { Column, forUplot, mergeX } from "./columns";
 import { Grid, decimate, makeGrid } from "./decimate";
+import { Legend } from "./legend";
 import { PanelSpec, PanelsTrait, layoutPanels } from "./panels";
-import { GAP, Run } from "./runs";
+import { Run } from "./runs";
 import { ChartStore } from "./store";
 
 const PALETTE = [
@@ -26,8 +28,6 @@ const DASHES: number[][] = [[], [6, 4], [2, 3], [10, 3, 2, 3]];
 const DASH_CSS = ["solid", "dashed", "dotted", "dashed"];
 const FADED = 0.35;
 const RAW_UNDER_SMOOTHED = 0.25;
-
-type Column = Float64Array | (number | null | undefined)[];
 
 interface Line {
   run: Run;
@@ -71,92 +71,13 @@ function isPowerOfTen(v: number): boolean {
   return Math.abs(v / Math.pow(10, e) - 1) < 1e-9;
 }
 
-/** k-way merge of runs' sorted x; equal x of different runs share one position. */
-function mergeX(xsList: Float64Array[]): { x: Float64Array; maps: Int32Array[] } {
-  const total = xsList.reduce((n, xs) => n + xs.length, 0);
-  const out = new Float64Array(total);
-  const maps = xsList.map((xs) => new Int32Array(xs.length));
-  const at = xsList.map(() => 0);
-  let n = 0;
-  for (;;) {
-    let min = Infinity;
-    for (let k = 0; k < xsList.length; k++) if (at[k] < xsList[k].length && xsList[k][at[k]] < min) min = xsList[k][at[k]];
-    if (min === Infinity) break;
-    for (let k = 0; k < xsList.length; k++) {
-      if (at[k] < xsList[k].length && xsList[k][at[k]] === min) maps[k][at[k]++] = n;
-    }
-    out[n++] = min;
-  }
-  return { x: out.subarray(0, n), maps };
-}
-
-/** Markers to what uPlot reads: dense stays a typed array. */
-function forUplot(values: Float64Array, log: boolean, skipped: { n: number }): Column {
-  let dense = true;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v !== v || v === GAP || (log && v <= 0)) {
-      dense = false;
-      break;
-    }
-  }
-  if (dense) return values;
-  const out: (number | null | undefined)[] = new Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v !== v) out[i] = undefined;
-    else if (v === GAP) out[i] = null;
-    else if (log && v <= 0) {
-      out[i] = undefined;
-      skipped.n += 1;
-    } else out[i] = v;
-  }
-  return out;
-}
-
-/** The index of the point of `ys` (not absent) nearest to `x` in `xs`, or -1. */
-function nearest(xs: Float64Array, ys: Float64Array, x: number): number {
-  const n = xs.length;
-  if (n === 0) return -1;
-  const spacing = n > 1 ? (xs[n - 1] - xs[0]) / (n - 1) : 0;
-  if (x < xs[0] - spacing || x > xs[n - 1] + spacing) return -1;
-  let lo = 0;
-  let hi = n - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  let best = -1;
-  let bestDist = Infinity;
-  // Outwards from the insertion point to the closest value the series has (a sparse series
-  // has one every few hundred points); bounded so a hover never scans the whole window.
-  for (let d = 0; d < 4096; d++) {
-    const left = lo - 1 - d;
-    const right = lo + d;
-    if (left < 0 && right >= n) break;
-    const leftDist = left >= 0 ? x - xs[left] : Infinity;
-    const rightDist = right < n ? xs[right] - x : Infinity;
-    if (best >= 0 && leftDist > bestDist && rightDist > bestDist) break;
-    if (left >= 0 && ys[left] === ys[left] && Math.abs(leftDist) < bestDist) {
-      best = left;
-      bestDist = Math.abs(leftDist);
-    }
-    if (right < n && ys[right] === ys[right] && Math.abs(rightDist) < bestDist) {
-      best = right;
-      bestDist = Math.abs(rightDist);
-    }
-  }
-  return best;
-}
-
 export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
   const f = frame(el, store, "chart");
   const tools = h("div", "sse-chart-tools");
-  const legend = h("div", "sse-legend");
+  const legend = new Legend(store);
   const panelsBox = h("div", "sse-panels");
   const empty = h("div", "sse-empty");
-  f.body.append(tools, legend, panelsBox, empty);
+  f.body.append(tools, legend.el, panelsBox, empty);
   const syncKey = `sse-chart-${store.uid}-${Math.random().toString(36).slice(2)}`;
 
   // --- controls -------------------------------------------------------------------------
@@ -183,9 +104,6 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
   let drawnLayout = -1;
   let zoom: { min: number; max: number } | null = null;
   let hoverX = NaN;
-  let legendItems: { el: HTMLElement; run: Run; name: string }[] = [];
-  let legendX: HTMLElement | null = null;
-  let legendNote: HTMLElement | null = null;
   const logOf = new Map<string, boolean>();
 
   const smoothing = () => store.smoothing;
@@ -320,34 +238,6 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
     showRange();
   };
 
-  /** Exact points of a run for the hover values, copied once per data version. */
-  let exact = new Map<Run, { xs: Float64Array; ys: Map<string, Float64Array | null> }>();
-  let exactVersion = -1;
-  const exactOf = (run: Run) => {
-    if (exactVersion !== store.version) {
-      exact = new Map();
-      exactVersion = store.version;
-    }
-    let held = exact.get(run);
-    if (!held) {
-      held = { xs: Float64Array.from(run.linearX()), ys: new Map() };
-      exact.set(run, held);
-    }
-    return held;
-  };
-  const valueAt = (run: Run, name: string, x: number): number => {
-    const held = exactOf(run);
-    let ys = held.ys.get(name);
-    if (ys === undefined) {
-      const linear = run.linear(name);
-      ys = linear ? Float64Array.from(linear) : null;
-      held.ys.set(name, ys);
-    }
-    if (!ys) return NaN;
-    const i = nearest(held.xs, ys, x);
-    return i >= 0 ? ys[i] : NaN;
-  };
-
   // --- zoom -----------------------------------------------------------------------------
   const showRange = () => {
     const scale = panels[0]?.plot?.scales.x;
@@ -378,69 +268,22 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
   };
 
   // --- legend ---------------------------------------------------------------------------
-  const buildLegend = () => {
-    legend.replaceChildren();
-    legendItems = [];
-    legendX = h("span", "sse-legend-x");
-    legend.append(legendX);
-    const grouped = store.runs.length > 1;
-    const runsShown = [...store.runs].reverse(); // newest first
-    for (const run of runsShown) {
-      const group = h("span", "sse-legend-run");
-      group.dataset.run = run.label;
-      if (run.faded) group.dataset.faded = "true";
-      if (grouped) {
-        const head = h("span", "sse-legend-run-name", run.faded ? `${run.label} (previous)` : run.label);
-        if (store.byRun) head.style.color = colourOf({ run, name: "" });
-        group.append(head);
-      }
-      for (const name of store.names) {
-        if (!run.ys.has(name)) continue;
+  const buildLegend = () =>
+    legend.build({
+      colour: (run, name) => colourOf({ run, name }),
+      dash: (name) => {
         const panel = panels.find((p) => p.spec.series.includes(name))?.spec ?? { name: "", series: [name] };
-        const item = h("span", "sse-legend-item");
-        item.dataset.series = name;
-        item.dataset.run = run.label;
-        const swatch = h("span", "sse-swatch");
-        swatch.style.borderTopColor = colourOf({ run, name });
-        swatch.style.borderTopStyle = DASH_CSS[dashIndex(panel, name)];
-        if (run.faded) swatch.style.opacity = String(FADED);
-        const value = h("span", "sse-legend-value");
-        value.dataset.series = name;
-        value.dataset.run = run.label;
-        item.append(swatch, h("span", "sse-legend-name", name), value);
-        group.append(item);
-        legendItems.push({ el: value, run, name });
-      }
-      legend.append(group);
-    }
-    legendNote = h("span", "sse-legend-note");
-    legend.append(legendNote);
-  };
-
+        return DASH_CSS[dashIndex(panel, name)];
+      },
+      faded: FADED,
+    });
   const updateLegend = () => {
+    const notes: string[] = [];
+    for (const p of panels) {
+      for (const [name, n] of p.skipped) notes.push(`${name}: ${n} value${n === 1 ? "" : "s"} ≤ 0 not shown on the log scale`);
+    }
     const hovering = Number.isFinite(hoverX) && prepared !== null;
-    if (legendX) {
-      const text = hovering ? `${xLabel()} ${formatX(hoverX)}` : "";
-      if (legendX.textContent !== text) legendX.textContent = text;
-      legendX.dataset.x = hovering ? String(hoverX) : "";
-    }
-    for (const item of legendItems) {
-      let y = NaN;
-      if (hovering) {
-        y = valueAt(item.run, item.name, hoverX);
-      } else {
-        y = item.run.latest.get(item.name) ?? NaN;
-      }
-      const text = y === GAP ? "gap" : formatNumber(y);
-      if (item.el.textContent !== text) item.el.textContent = text;
-      item.el.dataset.value = Number.isFinite(y) ? String(y) : "";
-    }
-    if (legendNote) {
-      const notes: string[] = [];
-      for (const p of panels) for (const [name, n] of p.skipped) notes.push(`${name}: ${n} value${n === 1 ? "" : "s"} ≤ 0 not shown on the log scale`);
-      const text = notes.join("; ");
-      if (legendNote.textContent !== text) legendNote.textContent = text;
-    }
+    legend.update(hovering ? hoverX : NaN, hovering ? `${xLabel()} ${formatX(hoverX)}` : "", notes);
   };
 
   const onCursor = (u: uPlot) => {

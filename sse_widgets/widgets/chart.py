@@ -77,7 +77,8 @@ class LiveChart(StreamWidget):
     x_axis
         ``"auto"`` (``x`` of the events when the first has one, else the event time),
         ``"step"`` (``x``; a counter where an event has none), ``"time"`` (clock time of the
-        event) or ``"elapsed"`` (time since the run's first point, as mm:ss).
+        event) or ``"elapsed"`` (time since the run's first point, as mm:ss). Choose it
+        when making the chart: a change clears the points shown (a reload replays them).
     x_label
         The x axis title; by default the axis kind.
     max_runs

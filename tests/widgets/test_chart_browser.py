@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import math
+import re
 import struct
 import urllib.request
 import uuid
@@ -437,3 +438,54 @@ def test_two_runs_with_panels_and_smoothing_draw_raw_and_smoothed_lines_per_run(
 
     if os.environ.get("SSE_WIDGETS_CHART_SCREENSHOT"):
         page.page.locator(".sse-chart").screenshot(path=os.environ["SSE_WIDGETS_CHART_SCREENSHOT"])
+
+
+def test_a_dense_chart_is_binned_per_pixel_yet_hover_csv_and_zoom_use_the_exact_points(open_chart: Any) -> None:
+    page = open_chart(lambda ch: f'sw.LiveChart("{ch}", series=["loss"], panels=None, window=20_000)')
+    n = 12_000
+
+    def value(i: int) -> float:
+        return round(1 + math.sin(i * 0.7) * 0.5 + i / n, 6)
+
+    for start in range(0, n, 2000):
+        page.metrics([(i, {"loss": value(i)}) for i in range(start, start + 2000)])
+    page.wait_total(n)
+    page.drawn("loss", value(n - 1))
+    root = page.page.locator(".sse-chart")
+    # 12,000 points on ~1,300 pixel columns: drawn as each column's min and max.
+    expect(root).to_have_attribute("data-binned", "true")
+
+    box = page.over(0)
+    y = box["y"] + box["height"] / 2
+    page.page.mouse.move(box["x"] + box["width"] * 0.41, y)
+    legend_x = page.page.locator(".sse-legend-x")
+    expect(legend_x).not_to_have_attribute("data-x", "")
+    x = float(str(legend_x.get_attribute("data-x")))
+    assert float(page.legend_value("loss")) == value(min(range(n), key=lambda s: (abs(s - x), s)))
+
+    # Zoomed to a few hundred points: the exact points again.
+    page.page.mouse.move(box["x"] + box["width"] * 0.40, y)
+    page.page.mouse.down()
+    page.page.mouse.move(box["x"] + box["width"] * 0.41, y, steps=3)
+    page.page.mouse.move(box["x"] + box["width"] * 0.42, y, steps=3)
+    page.page.mouse.up()
+    expect(root).to_have_attribute("data-zoomed", "true")
+    expect(root).to_have_attribute("data-binned", "false")
+    page.page.get_by_role("button", name="Follow latest").click()
+    expect(root).to_have_attribute("data-binned", "true")
+
+    rows = page.csv_rows()
+    assert rows == [(float(i), page.channel, "loss", value(i)) for i in range(n)]
+
+
+def test_elapsed_x_axis_starts_at_zero_and_shows_its_label(open_chart: Any) -> None:
+    page = open_chart(lambda ch: f'sw.LiveChart("{ch}", series=["loss"], x_axis="elapsed", x_label="wall time")')
+    for i in range(3):
+        page.metrics([(i, {"loss": 1.0 / (i + 1)})])
+        page.wait_total(i + 1)
+    chart = page.chart(page.channel)
+    assert chart["axis"] == "elapsed"
+    assert chart["x"][0] == 0 and chart["x"] == sorted(chart["x"]), chart["x"]
+    box = page.over(0)
+    page.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.page.locator(".sse-legend-x")).to_have_text(re.compile(r"^wall time \d\d:\d\d$"))

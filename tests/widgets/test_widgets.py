@@ -98,3 +98,45 @@ def test_a_missing_js_build_gives_a_module_that_says_so(tmp_path, monkeypatch) -
     assert _base.static_asset("chart", ".css") == ""
     (tmp_path / "chart.js").write_text("export default {}")
     assert _base.static_asset("chart", ".js") == tmp_path / "chart.js"
+
+
+def test_chart_traits_sync_panels_as_ordered_pairs() -> None:
+    chart = sw.LiveChart("train", panels={"2": ["loss", "val_loss"], "1": ["acc"]}, smoothing=0.6,
+                         log_y=True, x_axis="elapsed", x_label="wall time", max_runs=3)
+    # Pairs, not an object: JavaScript would put the integer-like key "1" first.
+    assert chart._panels == [["2", ["loss", "val_loss"]], ["1", ["acc"]]]
+    assert (chart.smoothing, chart.log_y, chart.x_axis, chart.x_label, chart.max_runs) == (
+        0.6, True, "elapsed", "wall time", 3)
+    chart.panels = None
+    assert chart._panels is None
+    chart.panels = "auto"
+    assert chart._panels == "auto"
+    assert sw.LiveChart("train")._panels == "auto"
+
+
+@pytest.mark.parametrize(("traits", "message"), [
+    ({"smoothing": 1.0}, "smoothing must be at least 0 and less than 1, not 1.0"),
+    ({"smoothing": -0.1}, "smoothing must be at least 0 and less than 1"),
+    ({"smoothing": float("nan")}, "smoothing must be at least 0 and less than 1, not nan"),
+    ({"x_axis": "epoch"}, "x_axis must be one of 'auto', 'step', 'time', 'elapsed', not 'epoch'"),
+    ({"max_runs": 0}, "max_runs must be between 1 and 100, not 0"),
+    ({"panels": "grouped"}, "panels must be 'auto', None or a dict of panel name to series names"),
+    ({"panels": {}}, "panels must name at least one panel"),
+    ({"panels": {"loss": "loss"}}, "panel 'loss' must list series names"),
+    ({"panels": {"loss": []}}, "panel 'loss' lists no series"),
+    ({"panels": {"a": ["loss"], "b": ["loss"]}}, "series 'loss' is in two panels: 'a' and 'b'"),
+    ({"panels": {"": ["loss"]}}, "panel names must be non-empty strings"),
+])
+def test_chart_rejects_bad_traits_with_a_clear_error(traits: dict[str, object], message: str) -> None:
+    with pytest.raises(Exception, match=message.replace("(", r"\(")):
+        sw.LiveChart("train", **traits)  # type: ignore[arg-type]
+
+
+def test_a_bad_chart_trait_keeps_the_value_already_accepted() -> None:
+    chart = sw.LiveChart("train", smoothing=0.5, panels={"loss": ["loss"]})
+    with pytest.raises(Exception, match="smoothing must be"):
+        chart.smoothing = 2
+    with pytest.raises(Exception, match="in two panels"):
+        chart.panels = {"a": ["x"], "b": ["x"]}
+    assert chart.smoothing == 0.5
+    assert chart.panels == {"loss": ["loss"]} and chart._panels == [["loss", ["loss"]]]

@@ -242,6 +242,7 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
   const showRange = () => {
     const scale = panels[0]?.plot?.scales.x;
     f.root.dataset.zoomed = zoom ? "true" : "false";
+    f.root.dataset.binned = prepared?.grid ? "true" : "false";
     if (scale && scale.min != null && scale.max != null) {
       f.root.dataset.xMin = String(scale.min);
       f.root.dataset.xMax = String(scale.max);

@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import math
+import os
 import re
 import struct
 import urllib.request
@@ -462,8 +463,7 @@ def test_two_runs_with_panels_and_smoothing_draw_raw_and_smoothed_lines_per_run(
     expect(page.page.locator(".sse-legend-run")).to_have_count(2)
     expect(page.page.get_by_role("slider", name="Smoothing")).to_have_value("0.8")
 
-    import os
-
+    # The README's picture: SSE_WIDGETS_CHART_SCREENSHOT=docs/chart_runs.png
     if os.environ.get("SSE_WIDGETS_CHART_SCREENSHOT"):
         page.page.locator(".sse-chart").screenshot(path=os.environ["SSE_WIDGETS_CHART_SCREENSHOT"])
 

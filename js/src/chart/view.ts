@@ -1,10 +1,12 @@
 // What one view of a chart draws: the panels (one uPlot each, stacked, sharing x, cursor and
 // zoom), the legend grouped by run, and the controls.
 //
-// Data reach uPlot at most once per animation frame (the store's `invalidate`). Each run's
-// rings are copied in order; with one run, its x array is handed over as it is; with
-// several, their x are merged (k-way, equal x shared) and each series is placed at its
-// run's positions. Series come as float64 with markers (runs.ts); they are handed to uPlot
+// Data reach uPlot at most once per animation frame (the store's `invalidate`). With more
+// points in view than 4 per pixel column, every line is binned from the rings onto one
+// column grid (decimate.ts). Otherwise each run's rings are copied in order; with one run,
+// its x array is handed over as it is; with several, their x are merged (k-way, equal x
+// shared) and each series is placed at its run's positions. Series come as float64 with
+// markers (runs.ts); they are handed to uPlot
 // as typed arrays when dense, else as arrays where `undefined` is "no point here" (drawn
 // across) and `null` is a gap (the line breaks), which is how uPlot tells the two apart
 // (uPlot `paths/linear.js`: `undefined` is skipped, `null` starts a gap unless spanGaps).

@@ -6,10 +6,10 @@
 // column grid (decimate.ts). Otherwise each run's rings are copied in order; with one run,
 // its x array is handed over as it is; with several, their x are merged (k-way, equal x
 // shared) and each series is placed at its run's positions. Series come as float64 with
-// markers (runs.ts); they are handed to uPlot
-// as typed arrays when dense, else as arrays where `undefined` is "no point here" (drawn
-// across) and `null` is a gap (the line breaks), which is how uPlot tells the two apart
-// (uPlot `paths/linear.js`: `undefined` is skipped, `null` starts a gap unless spanGaps).
+// markers (runs.ts); they are handed to uPlot as typed arrays when dense, else as arrays
+// where `undefined` is "no point here" (drawn across) and `null` is a gap (the line
+// breaks), which is how uPlot tells the two apart (uPlot `paths/linear.js`: `undefined`
+// is skipped, `null` starts a gap unless spanGaps).
 
 import uPlot from "uplot";
 import { Model, formatDuration, formatNumber, frame, h } from "../widget";

@@ -1,11 +1,18 @@
 """Browser render benchmark: the LiveChart frontend under load, in headless Chromium.
 
-Two runs against a real server (the hub, over SSE, as in a notebook):
+Three runs against a real server (the hub, over SSE, as in a notebook):
 
-1. throughput: 10,000 points/s published into a LiveChart with a 100,000-point window for
-   20 s; frames per second (median of per-second counts, overall and once the window is
-   full) and the longest frame, from a requestAnimationFrame loop in the page;
-2. latency: 1,000 events/s for 10 s into a LiveChart; publish-to-DOM time per event (the
+1. throughput, single plot: 10,000 points/s published into a LiveChart with one series,
+   one plot (``panels=None``) and a 100,000-point window for 20 s; frames per second
+   (median of per-second counts, overall and once the window is full) and the longest
+   frame, from a requestAnimationFrame loop in the page;
+2. throughput, panels: the same rate and window into a LiveChart with four series in four
+   panels (``panels="auto"``) and smoothing 0.6, so each frame draws eight lines (raw and
+   smoothed) of up to 100,000 points and smooths four series; same measures, same run.
+   The series are training-like curves (a trend, noise 5-20% of the panel's range); a
+   third run sends pure noise over each panel's whole height, the worst case for drawing:
+   every pixel column then holds a full-height stroke in every line;
+3. latency: 1,000 events/s for 10 s into a LiveChart; publish-to-DOM time per event (the
    POST that carries it leaves the publisher -> the legend shows a value at least as new),
    p50 / p99.
 
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import socket
 import statistics
@@ -35,6 +43,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -87,11 +96,33 @@ window.__ready = true;
 """
 
 
+def one_series(k: int) -> dict[str, float]:
+    return {"y": k}
+
+
+def four_series(k: int) -> dict[str, float]:
+    # Four metrics in four panels under panels="auto" (no val_/test_ pairs): trends with
+    # noise of 5-20% of their panel's range, as training curves have, so that the smoothed
+    # line differs from the raw one.
+    wobble = ((k * 7919) % 1000) / 1000
+    return {"loss": 2.0 / (1 + k / 5000) + wobble * 0.2, "acc": 1 - 1 / (1 + k / 3000) - wobble * 0.05,
+            "lr": 1e-3 * (1 - k / 250_000), "grad_norm": 4.0 / (1 + k / 20_000) + wobble * 0.5}
+
+
+def four_noise(k: int) -> dict[str, float]:
+    # The worst case: every series pure noise over its whole panel, so that each pixel
+    # column holds a full-height min-max stroke in every line.
+    wobble = ((k * 7919) % 1000) / 1000
+    return {"loss": wobble, "acc": 1 - wobble, "lr": wobble * 1e-3, "grad_norm": 1 + wobble}
+
+
 class Publisher(threading.Thread):
     """POSTs ``rate`` metric events per second in small batches; records send times."""
 
-    def __init__(self, server: SSEWidgets, channel: str, rate: int, seconds: float, batch: int):
+    def __init__(self, server: SSEWidgets, channel: str, rate: int, seconds: float, batch: int,
+                 values: Any = one_series):
         super().__init__(daemon=True)
+        self.values = values
         self.url = f"http://127.0.0.1:{server.port}/sse-widgets/api/publish"
         self.headers = {"X-SSE-Widgets-Key": server.key, "Content-Type": "application/json"}
         self.channel, self.rate, self.seconds, self.batch = channel, rate, seconds, batch
@@ -112,7 +143,7 @@ class Publisher(threading.Thread):
             n = min(self.batch * 4, due - k)  # catch up in bigger posts when behind
             events = [
                 {"channel": self.channel, "type": "metric",
-                 "data": {"x": k + i, "values": {"y": k + i}}}
+                 "data": {"x": k + i, "values": self.values(k + i)}}
                 for i in range(n)
             ]
             request = urllib.request.Request(
@@ -135,12 +166,14 @@ def free_port() -> int:
 class ChartPage:
     """A headless Chromium process showing one LiveChart; CDP attached only by ``read``."""
 
-    def __init__(self, server: SSEWidgets, channel: str, window: int):
+    def __init__(self, server: SSEWidgets, channel: str, window: int, **traits: Any):
         self.server, self.channel = server, channel
         attrs = {
             "channels": [channel], "series": ["y"], "window": window, "height": 300,
             "title": "bench", "_uid": f"bench-{channel}", "last_event_id": "",
             "ticket": mint_ticket(server.key, [channel], 3600),
+            "_panels": None, "smoothing": 0.0, "log_y": False, "x_axis": "auto", "x_label": "",
+            "max_runs": 10, **traits,
         }
         url = (f"http://127.0.0.1:{server.port}/static/bench.html"
                f"#{urllib.request.quote(json.dumps(attrs))}")
@@ -148,7 +181,7 @@ class ChartPage:
         self.profile = tempfile.mkdtemp(prefix="sse-widgets-bench-chromium-")
         self.process = subprocess.Popen(
             [CHROMIUM, "--headless=new", *CHROMIUM_ARGS, f"--user-data-dir={self.profile}",
-             f"--remote-debugging-port={self.devtools}", "--window-size=1100,500", url],
+             f"--remote-debugging-port={self.devtools}", "--window-size=1100,1000", url],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         # Streaming once the hub counts a subscriber.
         deadline = time.monotonic() + 60
@@ -196,16 +229,26 @@ def fps_stats(frames: list[float], t0: float, t1: float) -> tuple[float, float]:
     return (statistics.median(whole) if whole else float("nan")), longest
 
 
-def throughput(server: SSEWidgets, rate: int, seconds: float, window: int) -> dict[str, Any]:
-    page = ChartPage(server, "bench/throughput", window)
+#: The chart of the panels run: four series in four panels, smoothing on.
+PANELS = {"series": [], "_panels": "auto", "smoothing": 0.6, "height": 180}
+
+
+def throughput(server: SSEWidgets, rate: int, seconds: float, window: int, panels: bool,
+               traits: dict[str, Any] | None = None, values: Any = None) -> dict[str, Any]:
+    channel = f"bench/{uuid.uuid4().hex[:8]}"
+    traits = traits if traits is not None else PANELS if panels else {}
+    page = ChartPage(server, channel, window, **traits)
     try:
-        publisher = Publisher(server, "bench/throughput", rate, seconds, batch=max(1, rate // 200))
+        publisher = Publisher(server, channel, rate, seconds, batch=max(1, rate // 200),
+                              values=values or (four_series if panels else one_series))
         publisher.start()
         publisher.join()
         time.sleep(0.3)
         result = page.read("""() => ({
           frames: window.__frames, now: performance.now(),
           held: [...globalThis.__sseWidgets.stores.values()].find(s => s.kind === 'chart').count,
+          panels: document.querySelectorAll('.sse-panel').length,
+          lines: [...document.querySelectorAll('.sse-plot')].reduce((n, p) => n + Number(p.dataset.lines || 0), 0),
         })""")
     finally:
         page.close()
@@ -216,6 +259,7 @@ def throughput(server: SSEWidgets, rate: int, seconds: float, window: int) -> di
     fps, longest = fps_stats(frames, t0, t1)
     fps_full, longest_full = fps_stats(frames, full_at, t1) if full_at < t1 - 2000 else (float("nan"),) * 2
     return {"published": publisher.count, "held": held, "fps": fps, "longest": longest,
+            "panels": result["panels"], "lines": result["lines"],
             "fps_full": fps_full, "longest_full": longest_full, "seconds": (t1 - t0) / 1000}
 
 
@@ -278,22 +322,36 @@ def main() -> None:
     for name in ("chart.js", "chart.css"):
         shutil.copy(STATIC / name, pages / name)
     server = SSEWidgets(extra=[f"--ServerApp.extra_static_paths={json.dumps([str(pages)])}"]).start()
+    load_before = os.getloadavg()
     try:
-        t = throughput(server, args.rate, args.seconds, args.window)
+        single = throughput(server, args.rate, args.seconds, args.window, panels=False)
+        panels = throughput(server, args.rate, args.seconds, args.window, panels=True)
+        noise = throughput(server, args.rate, args.seconds, args.window, panels=True, values=four_noise)
         lat = latency(server, args.latency_rate, args.latency_seconds)
     finally:
         server.stop()
         shutil.rmtree(pages, ignore_errors=True)
+    load_after = os.getloadavg()
 
     print(caption(args.markdown))
-    print("| measure | value | target |")
+    print(f"Load average {load_before[0]:.1f} before / {load_after[0]:.1f} after.\n")
+    print("| measure | single plot (`panels=None`, 1 series) | 4 panels, smoothing 0.6 "
+          "| same, pure noise (worst case) | target |")
+    print("|---|---|---|---|---|")
+    columns = (single, panels, noise)
+    print("| points published / held per series | " + " | ".join(
+        f"{t['published']:,} / {t['held']:,}" for t in columns)
+        + f" | {args.rate:,}/s for {args.seconds:g} s, window {args.window:,} |")
+    print("| panels / lines drawn | " + " | ".join(f"{t['panels']} / {t['lines']}" for t in columns) + " | |")
+    print("| fps, median of per-second counts (whole run) | " + " | ".join(f"{t['fps']:.0f}" for t in columns)
+          + " | >= 55 |")
+    print("| fps, median once the window is full | " + " | ".join(f"{t['fps_full']:.0f}" for t in columns)
+          + " | >= 55 |")
+    print("| longest frame (whole run / window full) | " + " | ".join(
+        f"{t['longest']:.1f} ms / {t['longest_full']:.1f} ms" for t in columns) + " | |")
+    print()
+    print("| measure (single plot) | value | target |")
     print("|---|---|---|")
-    print(f"| points published / held in window | {t['published']:,} / {t['held']:,} "
-          f"({args.rate:,}/s for {args.seconds:g} s, window {args.window:,}) | |")
-    print(f"| fps, median of per-second counts (whole run) | {t['fps']:.0f} | >= 55 |")
-    print(f"| fps, median once the window is full | {t['fps_full']:.0f} | >= 55 |")
-    print(f"| longest frame (whole run / window full) | {t['longest']:.1f} ms / "
-          f"{t['longest_full']:.1f} ms | |")
     print(f"| publish-to-DOM latency p50 ({args.latency_rate:,} events/s, {lat['events']:,} events)"
           f" | {lat['p50']:.1f} ms | |")
     print(f"| publish-to-DOM latency p99 | {lat['p99']:.1f} ms | <= 50 ms |")

@@ -54,6 +54,12 @@ def test_a_page_cannot_widen_the_channels_its_ticket_covers(key: str) -> None:
     assert verify_ticket(key, chart.ticket) == ["train"]
 
 
+def test_a_chart_takes_its_smoothing_slider_from_the_page_and_nothing_it_follows(key: str) -> None:
+    chart = sw.LiveChart("train", series=["loss"])
+    chart.set_state({"smoothing": 0.6, "series": ["secret"], "channels": ["*"]})
+    assert (chart.smoothing, chart.series, chart.channels) == (0.6, ["loss"], ["train"])
+
+
 def test_channels_accept_one_string_or_a_list_and_reject_bad_names() -> None:
     assert sw.LiveChart("train").channels == ["train"]
     assert sw.EventLog(["a", "b/*"]).channels == ["a", "b/*"]
@@ -145,3 +151,45 @@ def test_channel_is_accepted_as_channels_on_every_widget() -> None:
         sw.Toasts("a", channel="b")
     with pytest.raises(TypeError, match="needs the channel"):
         sw.LiveChart()
+
+
+def test_chart_traits_sync_panels_as_ordered_pairs() -> None:
+    chart = sw.LiveChart("train", panels={"2": ["loss", "val_loss"], "1": ["acc"]}, smoothing=0.6,
+                         log_y=True, x_axis="elapsed", x_label="wall time", max_runs=3)
+    # Pairs, not an object: JavaScript would put the integer-like key "1" first.
+    assert chart._panels == [["2", ["loss", "val_loss"]], ["1", ["acc"]]]
+    assert (chart.smoothing, chart.log_y, chart.x_axis, chart.x_label, chart.max_runs) == (
+        0.6, True, "elapsed", "wall time", 3)
+    chart.panels = None
+    assert chart._panels is None
+    chart.panels = "auto"
+    assert chart._panels == "auto"
+    assert sw.LiveChart("train")._panels == "auto"
+
+
+@pytest.mark.parametrize(("traits", "message"), [
+    ({"smoothing": 1.0}, "smoothing must be at least 0 and less than 1, not 1.0"),
+    ({"smoothing": -0.1}, "smoothing must be at least 0 and less than 1"),
+    ({"smoothing": float("nan")}, "smoothing must be at least 0 and less than 1, not nan"),
+    ({"x_axis": "epoch"}, "x_axis must be one of 'auto', 'step', 'time', 'elapsed', not 'epoch'"),
+    ({"max_runs": 0}, "max_runs must be between 1 and 100, not 0"),
+    ({"panels": "grouped"}, "panels must be 'auto', None or a dict of panel name to series names"),
+    ({"panels": {}}, "panels must name at least one panel"),
+    ({"panels": {"loss": "loss"}}, "panel 'loss' must list series names"),
+    ({"panels": {"loss": []}}, "panel 'loss' lists no series"),
+    ({"panels": {"a": ["loss"], "b": ["loss"]}}, "series 'loss' is in two panels: 'a' and 'b'"),
+    ({"panels": {"": ["loss"]}}, "panel names must be non-empty strings"),
+])
+def test_chart_rejects_bad_traits_with_a_clear_error(traits: dict[str, object], message: str) -> None:
+    with pytest.raises(traitlets.TraitError, match=message.replace("(", r"\(")):
+        sw.LiveChart("train", **traits)  # type: ignore[arg-type]
+
+
+def test_a_bad_chart_trait_keeps_the_value_already_accepted() -> None:
+    chart = sw.LiveChart("train", smoothing=0.5, panels={"loss": ["loss"]})
+    with pytest.raises(traitlets.TraitError, match="smoothing must be"):
+        chart.smoothing = 2
+    with pytest.raises(traitlets.TraitError, match="in two panels"):
+        chart.panels = {"a": ["x"], "b": ["x"]}
+    assert chart.smoothing == 0.5
+    assert chart.panels == {"loss": ["loss"]} and chart._panels == [["loss", ["loss"]]]

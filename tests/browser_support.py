@@ -8,7 +8,9 @@ sharing tests drive pages the same way; new browser tests should import from her
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +44,23 @@ DEBUG = """() => {
     stores: [...r.stores.values()].map(s => [s.kind, s.channels, s.state, s.received]),
   };
 }"""
+
+
+def notebook(*cells: str) -> str:
+    """An .ipynb text with one code cell per source, for a Lab, Notebook 7 or Voila page."""
+    return json.dumps({
+        "cells": [
+            {"cell_type": "code", "execution_count": None, "id": uuid.uuid4().hex[:8],
+             "metadata": {}, "outputs": [], "source": source}
+            for source in cells
+        ],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    })
 
 
 def require_built_js() -> None:

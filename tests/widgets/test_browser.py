@@ -8,7 +8,6 @@ runs its cells with Shift+Enter and reads what the widgets hold through the test
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import chromium, require_built_js
+from browser_support import chromium, notebook, require_built_js
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -57,22 +56,6 @@ def publish(events):
     with urllib.request.urlopen(request) as response:
         return json.load(response)["ids"]
 """
-
-
-def notebook(*cells: str) -> str:
-    return json.dumps({
-        "cells": [
-            {"cell_type": "code", "execution_count": None, "id": uuid.uuid4().hex[:8],
-             "metadata": {}, "outputs": [], "source": source}
-            for source in cells
-        ],
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    })
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_support import WidgetPage, chromium, require_built_js
+from browser_support import WidgetPage, chromium, notebook, require_built_js
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -44,22 +44,6 @@ CHART_TOTAL = """([channel, count]) => [...(globalThis.__sseWidgets?.stores?.val
 # The runs a chart holds: id, label, channel, faded, count.
 CHART_RUNS = """(channel) => [...globalThis.__sseWidgets.stores.values()]
   .find(s => s.kind === 'chart' && s.channels.includes(channel)).snapshot(1).runs"""
-
-
-def notebook(*cells: str) -> str:
-    return json.dumps({
-        "cells": [
-            {"cell_type": "code", "execution_count": None, "id": uuid.uuid4().hex[:8],
-             "metadata": {}, "outputs": [], "source": source}
-            for source in cells
-        ],
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    })
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..protocol import ProtocolError, check_channel, check_type
-from .backend import Backend, ChannelInfo, Replay
+from .backend import Backend, ChannelInfo, Replay, ReplayInterrupted
 from .encoding import encode_comment, encode_event
 from .event import Cursor, Draft, Event
 from .memory import MemoryBackend
@@ -210,12 +210,16 @@ class Hub:
             )
         return Draft(channel, event_type, data_json)
 
-    async def publish(self, items: object) -> list[str]:
-        """Validate and publish one event or a list of them; return their ids in order."""
+    async def publish(self, items: object, idempotency_key: str | None = None) -> list[str]:
+        """Validate and publish one event or a list of them; return their ids in order.
+
+        A retry that carries the ``idempotency_key`` of a request already stored publishes
+        nothing and gets that request's ids (see ``Backend.append``).
+        """
         drafts = self.validate(items)
         if self._closed:
             raise HubClosed("the hub is shutting down")
-        ids = await self.backend.append(drafts)
+        ids = await self.backend.append(drafts, idempotency_key)
         self._published += len(ids)
         return ids
 
@@ -316,13 +320,12 @@ class Hub:
             # Registered first, replayed second: whatever is appended from here on is
             # either in the replay or held, and the seq filter below removes the overlap.
             replay = await self.backend.replay(wanted, position, from_oldest)
-            await self._write_replay(subscriber, replay)
+            seen = await self._write_replay(subscriber, replay)
         except BaseException:
             self.unsubscribe(subscriber)
             raise
         if subscriber.closed:
             return subscriber
-        seen = replay.events[-1].seq if replay.events else 0
         if position is None:
             # Live only: nothing the hub had already received when the stream opened.
             seen = max(seen, delivered_at_open)
@@ -338,26 +341,48 @@ class Hub:
             self._end(subscriber, "slow", abort=True)
         return subscriber
 
-    async def _write_replay(self, subscriber: Subscriber, replay: Replay) -> None:
+    async def _write_replay(self, subscriber: Subscriber, replay: Replay) -> int:
+        """Write the replay, page by page, in pieces that each wait for the socket to drain;
+        return the seq of the last event written (0 if none)."""
         sink = subscriber.sink
         if replay.reset is not None:
             notice = json.dumps({"reason": replay.reset, "epoch": self.epoch})
             sink.write(encode_event(notice, event="reset"))
         piece: list[bytes] = []
         size = 0
-        for event in replay.events:
-            piece.append(event.sse)
-            size += len(event.sse)
-            if size >= self.replay_chunk_bytes:
-                if not sink.write(b"".join(piece)):
-                    self._end(subscriber, "slow", abort=True)
-                    return
-                piece, size = [], 0
-                await sink.drain()
-                if subscriber.closed:
-                    return
+        last = 0
+        page = replay.events
+        while page:
+            for event in page:
+                piece.append(event.sse)
+                size += len(event.sse)
+                if size >= self.replay_chunk_bytes:
+                    if not sink.write(b"".join(piece)):
+                        self._end(subscriber, "slow", abort=True)
+                        return last
+                    piece, size = [], 0
+                    await sink.drain()
+                    if subscriber.closed:
+                        return last
+            last = page[-1].seq
+            if replay.more is None:
+                break
+            # The next page is read only now, once this one is mostly written: a stream
+            # that does not read holds its socket buffer plus one page.
+            page = []
+            try:
+                page = await replay.more()
+            except ReplayInterrupted:
+                if piece:
+                    sink.write(b"".join(piece))
+                # Cleanly: the browser reconnects with its cursor and gets a reset.
+                self._end(subscriber, "gap", abort=False)
+                return last
+            if subscriber.closed:
+                return last
         if piece and not sink.write(b"".join(piece)):
             self._end(subscriber, "slow", abort=True)
+        return last
 
     def _add(self, subscriber: Subscriber) -> None:
         key = subscriber.channels.patterns

@@ -53,6 +53,9 @@ class Replay:
     #: dropped), or None.
     reset: str | None = None
     more: Callable[[], Awaitable[list[Event]]] | None = None
+    #: The hub-wide seq the replay covers: every matching event up to it is in the replay
+    #: (None: unknown). Live events up to it need not be held while the replay is written.
+    upto: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

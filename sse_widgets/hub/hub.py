@@ -271,9 +271,16 @@ class Hub:
             first_seq = matched[0].seq
             for subscriber in group.subscribers:
                 if subscriber.holding is not None:
-                    subscriber.holding.extend(matched)
-                    subscriber.holding_bytes += len(chunk)
-                    if subscriber.holding_bytes > self.subscriber_buffer_bytes:
+                    if subscriber.floor < first_seq:
+                        subscriber.holding.extend(matched)
+                        subscriber.holding_bytes += len(chunk)
+                    else:
+                        # Its replay already carries these (a lagging reader delivers them
+                        # late): holding them would only count against its bound.
+                        fresh = [e for e in matched if e.seq > subscriber.floor]
+                        subscriber.holding.extend(fresh)
+                        subscriber.holding_bytes += sum(len(e.sse) for e in fresh)
+                    if subscriber.holding_bytes > self.subscriber_buffer_bytes and subscriber.floor >= 0:
                         slow.append(subscriber)
                     continue
                 data = chunk
@@ -316,11 +323,24 @@ class Hub:
         subscriber = Subscriber(wanted, sink)
         delivered_at_open = self._last_delivered
         self._add(subscriber)
+        # Until the backend says what its replay covers, what arrives is held uncounted
+        # (floor -1): a lagging reader may deliver events that the replay carries anyway.
+        subscriber.floor = -1
         try:
             # Registered first, replayed second: whatever is appended from here on is
             # either in the replay or held, and the seq filter below removes the overlap.
             replay = await self.backend.replay(wanted, position, from_oldest)
-            seen = await self._write_replay(subscriber, replay)
+            covered = replay.upto if position is not None and replay.upto is not None else 0
+            # Every matching event up to `covered` is in the replay: hold only later ones.
+            subscriber.floor = covered
+            held = subscriber.holding or []
+            if covered and held:
+                subscriber.holding = held = [e for e in held if e.seq > covered]
+                subscriber.holding_bytes = sum(len(e.sse) for e in held)
+            if subscriber.holding_bytes > self.subscriber_buffer_bytes:
+                self._end(subscriber, "slow", abort=True)
+                return subscriber
+            seen = max(covered, await self._write_replay(subscriber, replay))
         except BaseException:
             self.unsubscribe(subscriber)
             raise

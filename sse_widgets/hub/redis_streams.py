@@ -452,7 +452,7 @@ class RedisBackend(Backend):
         ]
         pages = _Pages(self, epoch, upto, todo)
         first = await pages.next()
-        return Replay(first, reset or None, pages.next)
+        return Replay(first, reset or None, pages.next, upto)
 
     async def history(self, channel: str, after: Cursor | None, limit: int) -> Replay:
         check_channel(channel)

@@ -81,7 +81,10 @@ class _NotSent(Exception):
 
 def _refusal(exc: ResponseError) -> str | None:
     """Why Redis refused to run a command at all, or None if it may have run part of it."""
-    if isinstance(exc, (OutOfMemoryError, BusyLoadingError, NoScriptError)):
+    if isinstance(exc, OutOfMemoryError):
+        # redis-py drops the OOM code from the message; keep it, it is what to look up.
+        return f"OOM {exc} Raise maxmemory or lower the history bounds"
+    if isinstance(exc, (BusyLoadingError, NoScriptError)):
         return str(exc)
     text = str(exc)
     # BUSY (a script runs), MISCONF (cannot persist), READONLY (a replica), OOM: all are
@@ -158,7 +161,14 @@ class RedisBackend(Backend):
         common: dict[str, Any] = {
             "socket_connect_timeout": min(2.0, socket_timeout), "retry": Retry(NoBackoff(), 0),
         }
-        self._commands = aioredis.Redis.from_url(url, socket_timeout=socket_timeout, **common)
+        # Scripts run through _script, which decides about retries itself; every plain
+        # command is idempotent (reads, SET NX, SADD), so one retry on a dropped
+        # connection (CLIENT KILL, a Redis restart) is safe.
+        self._commands = aioredis.Redis.from_url(
+            url, socket_timeout=socket_timeout, **{
+                **common, "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+            },
+        )
         self._blocking = aioredis.Redis.from_url(
             url, socket_timeout=self._block + socket_timeout, **common
         )
@@ -369,7 +379,12 @@ class RedisBackend(Backend):
     async def _read_script(self, name: str, args: list[Any]) -> Any:
         """A script that writes nothing: any failure is just "unavailable"."""
         try:
-            return await self._script(name, args)
+            try:
+                return await self._script(name, args)
+            except RedisConnectionError:
+                # A pooled connection that Redis dropped (CLIENT KILL, a restart): reading
+                # again on a new one is harmless.
+                return await self._script(name, args)
         except _NotSent as exc:
             raise BackendUnavailable(f"Redis at {self.url} is unreachable ({exc})") from exc
         except ResponseError as exc:
@@ -382,7 +397,8 @@ class RedisBackend(Backend):
     # --- commands ----------------------------------------------------------------------
 
     async def append(self, drafts: list[Draft], idempotency_key: str | None = None) -> list[str]:
-        for attempt in range(3):
+        unknown: Exception | None = None  # an earlier attempt may have been stored
+        for _attempt in range(3):
             args: list[Any] = [
                 self.prefix, EVENT_OVERHEAD_BYTES, self.history_size, self.history_bytes,
                 self.max_channels, self.total_bytes, self.live_length, repr(round(time.time(), 3)),
@@ -392,11 +408,15 @@ class RedisBackend(Backend):
                 args += [draft.channel, draft.type, draft.data_json]
             try:
                 reply = await self._script("append", args)
-            except _NotSent as exc:
-                raise BackendUnavailable(
-                    f"Redis at {self.url} is unreachable ({exc}); nothing was published, retry later"
-                ) from exc
-            except ResponseError as exc:
+            except (_NotSent, ResponseError) as exc:
+                if unknown is not None:
+                    # This attempt did nothing, but the one before may have stored it.
+                    raise self._unknown(unknown, idempotency_key) from exc
+                if isinstance(exc, _NotSent):
+                    raise BackendUnavailable(
+                        f"Redis at {self.url} is unreachable ({exc}); nothing was published, "
+                        "retry later"
+                    ) from exc
                 reason = _refusal(exc)
                 if reason is None:
                     raise BackendUnavailable(f"Redis at {self.url} answered an error: {exc}") from exc
@@ -405,19 +425,12 @@ class RedisBackend(Backend):
                     "retry later"
                 ) from exc
             except (RedisError, OSError, asyncio.TimeoutError) as exc:
-                if idempotency_key and isinstance(exc, RedisConnectionError) and attempt == 0:
+                if idempotency_key and isinstance(exc, RedisConnectionError) and unknown is None:
                     # The connection dropped (e.g. CLIENT KILL): with a key, asking again
                     # on a new connection is safe, and tells us what happened.
+                    unknown = exc
                     continue
-                tip = (
-                    "retry with the same idempotency key" if idempotency_key else
-                    "retrying may publish twice: send an idempotency key "
-                    "(X-SSE-Widgets-Idempotency-Key) to make retries safe"
-                )
-                raise OutcomeUnknown(
-                    f"Redis at {self.url} did not answer ({type(exc).__name__}: {exc}); the "
-                    f"outcome is unknown: the events may or may not be published; {tip}"
-                ) from exc
+                raise self._unknown(exc, idempotency_key) from exc
             status = _text(reply[0])
             if status == "epoch":
                 # Redis lost its data since we looked: take the new epoch (streams reset),
@@ -438,6 +451,17 @@ class RedisBackend(Backend):
                 )
             return [f"{self.epoch}-{first + i}" for i in range(count)]
         raise BackendUnavailable(f"Redis at {self.url} keeps changing epoch; nothing was published")
+
+    def _unknown(self, exc: Exception, idempotency_key: str | None) -> OutcomeUnknown:
+        tip = (
+            "retry with the same idempotency key" if idempotency_key else
+            "retrying may publish twice: send an idempotency key "
+            "(X-SSE-Widgets-Idempotency-Key) to make retries safe"
+        )
+        return OutcomeUnknown(
+            f"Redis at {self.url} did not answer ({type(exc).__name__}: {exc}); the outcome is "
+            f"unknown: the events may or may not be published; {tip}"
+        )
 
     async def replay(self, channels: ChannelSet, cursor: Cursor | None, since: ChannelSet) -> Replay:
         cursor_epoch = "" if cursor is None or cursor.epoch is None else cursor.epoch

@@ -198,7 +198,11 @@ class ChannelsHandler(BaseHandler):
     @authorized
     async def get(self) -> None:
         hub = self.app.hub
-        self.finish({"channels": await hub.channels(), "stats": hub.stats()})
+        try:
+            channels = await hub.channels()
+        except BackendUnavailable as exc:
+            self.fail(503, str(exc))
+        self.finish({"channels": channels, "stats": hub.stats()})
 
 
 class ChannelEventsHandler(BaseHandler):
@@ -233,6 +237,8 @@ class ChannelHandler(BaseHandler):
             existed = await self.app.hub.delete(name)
         except ProtocolError as exc:
             self.fail(400, str(exc))
+        except BackendUnavailable as exc:
+            self.fail(503, str(exc))
         if not existed:
             self.fail(404, f"no channel {name!r} with retained events")
         self.set_status(204)

@@ -252,9 +252,10 @@ return out
 """
 
 #: One page of a replay. ARGV: prefix, epoch, upto, window, page bytes, then (name,
-#: after) per channel still to read. Reads the events with seq in (lowest next seq, that
-#: + window] and at most ``upto`` (seqs are hub-wide, so a window holds at most that many
-#: events in all) and returns them in seq order, cut after ``page bytes``.
+#: after) per channel still to read. Reads the events with seq in [lowest next seq, that
+#: + window) and at most ``upto`` (seqs are hub-wide, so a window holds at most that many
+#: events in all; it narrows for large events) and returns them in seq order, cut after
+#: ``page bytes``.
 #: Returns {'ok', position, then per event: channel index, seq, type, ts, data}: every
 #: event of these channels up to ``position`` has now been returned. {'end'} when there
 #: is nothing left; {'gap'} when something not yet returned was trimmed or deleted
@@ -273,6 +274,7 @@ for i = 6, #ARGV, 2 do
   raw_froms[#raw_froms + 1] = ARGV[i + 1]
 end
 local lo = nil
+local largest = 1
 for k, name in ipairs(names) do
   local key = p .. 'ch:' .. name
   local dropped = tonumber(redis.call('HGET', p .. 'dropped', name) or '0')
@@ -281,9 +283,15 @@ for k, name in ipairs(names) do
   if head then
     local s = tonumber(string.match(head[1], '^(%d+)'))
     if not lo or s < lo then lo = s end
+    for j = 1, #head[2], 2 do
+      if head[2][j] == 'd' and #head[2][j + 1] > largest then largest = #head[2][j + 1] end
+    end
   end
 end
 if not lo then return {'end'} end
+-- Fewer seqs per window when events are large (judged by the channels' next ones), so
+-- that a page reads about its byte budget inside Redis too, not window x event size.
+window = math.max(1, math.min(window, math.floor(budget / largest) + 1))
 local hi = math.min(upto, lo + window - 1)
 local found = {}
 for k, name in ipairs(names) do

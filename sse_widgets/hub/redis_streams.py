@@ -75,6 +75,12 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+async def _can_read(conn: Any) -> bool:
+    # can_read() in redis-py >= 8; can_read_destructive() before.
+    check = getattr(conn, "can_read", None) or conn.can_read_destructive
+    return bool(await check())
+
+
 class _NotSent(Exception):
     """No connection to Redis could be made: the command did not leave this process."""
 
@@ -354,6 +360,19 @@ class RedisBackend(Backend):
             conn = await pool.get_connection()  # type: ignore[no-untyped-call]
         except Exception as exc:
             raise _NotSent(f"{type(exc).__name__}: {exc}") from exc
+        try:
+            # A pooled connection that Redis closed while it sat idle reads as EOF (the
+            # pool skips this check in some redis-py versions): reconnect before sending,
+            # so that a Redis that went away is "not sent", not "outcome unknown".
+            if await _can_read(conn):
+                raise RedisConnectionError("stale connection")
+        except Exception:  # noqa: BLE001 - any doubt about it: a new connection
+            try:
+                await conn.disconnect()
+                await conn.connect()
+            except Exception as exc:
+                await pool.release(conn)
+                raise _NotSent(f"{type(exc).__name__}: {exc}") from exc
         try:
             for attempt in (0, 1):
                 await conn.send_command("EVALSHA", self._shas[name], 0, *args)

@@ -530,3 +530,31 @@ def _redis_is_busy(cluster: Cluster) -> bool:
         return True
     finally:
         client.close()
+
+
+def test_python_publisher_retrying_through_a_busy_redis_stores_each_event_once(cluster: Cluster) -> None:
+    """The kernel-side sender: its first POST times out in Redis (504), its retries carry
+    the same idempotency key, and the batch is stored once."""
+    from sse_widgets.publisher.connection import Connection
+    from sse_widgets.publisher.transport import Transport
+
+    a = cluster.servers[0]
+    channel = f"sender-{uuid.uuid4().hex[:6]}"
+    sender = Transport(Connection(a.url, cluster.key))
+    control = cluster.redis.client()
+    control.config_set("busy-reply-threshold", 10_000)
+    try:
+        busy = run_script_in_redis(cluster, 3000)
+        wait_for(lambda: _redis_is_busy(cluster), "Redis is running the script")
+        for i in range(5):
+            event = json.dumps({"channel": channel, "type": "message", "data": i})
+            sender.put(event, len(event))
+        sender.flush(0.01)  # starts the sender, which posts and waits for an answer
+        wait_for(lambda: "504" in (sender.last_error or ""), "the first attempt's outcome is unknown")
+        busy.join(30)
+    finally:
+        control.config_set("busy-reply-threshold", 5000)
+    wait_for(lambda: sender.flush(1).ok, "the sender delivered its batch")
+    sender.close()
+    history = a.api("GET", f"sse-widgets/api/channels/{channel}/events")
+    assert [e["data"] for e in history["events"]] == [0, 1, 2, 3, 4]

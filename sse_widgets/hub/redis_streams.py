@@ -236,15 +236,15 @@ class RedisBackend(Backend):
         """Stop the reader and release connections; never raises what the reader met."""
         self._closing = True
         # Disconnect first: a cancelled XREAD BLOCK would otherwise only end when its
-        # block timeout runs out.
+        # block timeout runs out. Each step is bounded: a frozen Redis reads nothing.
         with contextlib.suppress(Exception):
-            await self._blocking.connection_pool.disconnect()
+            await asyncio.wait_for(self._blocking.connection_pool.disconnect(), 5)
         if self._reader is not None:
             self._reader.cancel()
             await asyncio.wait([self._reader], timeout=5)
         for client in (self._blocking, self._commands):
             with contextlib.suppress(Exception):
-                await client.aclose()
+                await asyncio.wait_for(client.aclose(), 5)
 
     # --- the one live reader -----------------------------------------------------------
 

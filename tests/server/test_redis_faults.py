@@ -558,3 +558,23 @@ def test_python_publisher_retrying_through_a_busy_redis_stores_each_event_once(c
     sender.close()
     history = a.api("GET", f"sse-widgets/api/channels/{channel}/events")
     assert [e["data"] for e in history["events"]] == [0, 1, 2, 3, 4]
+
+
+def test_server_stops_on_sigterm_while_redis_is_frozen(cluster: Cluster) -> None:
+    server = JupyterServer(key=cluster.key, options=server_options(cluster.redis.url, cluster.prefix)).start()
+    try:
+        stream = SSEStream(server.url, ["frozen"], token=server.token)
+        assert stream.status == 200
+        cluster.redis.pause()
+        try:
+            assert server.process is not None
+            server.process.send_signal(signal.SIGTERM)
+            try:
+                server.process.wait(60)
+            except subprocess.TimeoutExpired:
+                raise AssertionError("the server ignored SIGTERM while Redis was frozen") from None
+        finally:
+            cluster.redis.resume()
+            stream.close()
+    finally:
+        server.stop()

@@ -27,6 +27,11 @@ CHANNELS_PATH = API_PREFIX + "channels"
 #: Header that carries the publish key. Not ``Authorization``: JupyterHub would take any
 #: ``Authorization: token`` as a Hub token and look it up.
 KEY_HEADER = "X-SSE-Widgets-Key"
+#: Header on a publish request that makes retrying it safe: a request whose key the hub
+#: has seen recently publishes nothing again and is answered with the first one's ids.
+#: The Python publisher sends a new key per batch, and the same one on every retry.
+IDEMPOTENCY_HEADER = "X-SSE-Widgets-Idempotency-Key"
+MAX_IDEMPOTENCY_KEY_LENGTH = 128
 URL_ENV = "SSE_WIDGETS_URL"
 KEY_ENV = "SSE_WIDGETS_KEY"
 
@@ -73,6 +78,22 @@ def check_type(event_type: object) -> str:
     if event_type in RESERVED_TYPES:
         raise ProtocolError(f"event type {event_type!r} is reserved for the server")
     return event_type
+
+
+_IDEMPOTENCY_KEY_RE = re.compile(r"[A-Za-z0-9_\-.:]+")
+
+
+def check_idempotency_key(key: object) -> str:
+    """Return ``key`` if it is a valid idempotency key, else raise ProtocolError."""
+    if (
+        not isinstance(key, str) or not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH
+        or not _IDEMPOTENCY_KEY_RE.fullmatch(key)
+    ):
+        raise ProtocolError(
+            f"bad {IDEMPOTENCY_HEADER}: use 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} letters, digits "
+            "or _-.:"
+        )
+    return key
 
 
 def _check_name(name: object, rule: re.Pattern[str], what: str, allowed: str) -> str:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from .backend import Backend, BackendListener, BackendUnavailable, ChannelInfo, Replay
+from .backend import (
+    Backend,
+    BackendListener,
+    BackendUnavailable,
+    ChannelInfo,
+    IdempotencyConflict,
+    OutcomeUnknown,
+    Replay,
+    ReplayInterrupted,
+)
 from .encoding import encode_comment, encode_event, encode_retry
 from .event import Cursor, Draft, Event
 from .hub import EventTooLarge, Hub, HubClosed, HubFull, InvalidEvent, parse_json
@@ -24,9 +33,12 @@ __all__ = [
     "Hub",
     "HubClosed",
     "HubFull",
+    "IdempotencyConflict",
     "InvalidEvent",
     "MemoryBackend",
+    "OutcomeUnknown",
     "Replay",
+    "ReplayInterrupted",
     "Sink",
     "Subscriber",
     "encode_comment",

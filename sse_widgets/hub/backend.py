@@ -10,6 +10,7 @@ so that what other server processes publish or delete reaches this process's str
 from __future__ import annotations
 
 import abc
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,14 +32,30 @@ class BackendListener(Protocol):
         replay, since events may have been missed."""
 
 
+#: How long, and for how many requests, a backend remembers idempotency keys: a retry
+#: within both gets the original ids instead of publishing again.
+IDEMPOTENCY_TTL = 3600.0
+IDEMPOTENCY_KEYS = 100_000
+
+
 @dataclass(frozen=True, slots=True)
 class Replay:
-    """Retained events after a cursor, in sequence order, and whether to reset first."""
+    """Retained events after a cursor, in sequence order, and whether to reset first.
+
+    A backend that reads history from elsewhere (Redis) gives the first page in
+    ``events`` and the rest through ``more``: each call returns the next page, an empty
+    list at the end, or raises ``ReplayInterrupted``. So a replaying stream holds one page,
+    not the whole history.
+    """
 
     events: list[Event]
     #: ``"epoch"`` (the cursor is from another history), ``"gap"`` (events after it were
     #: dropped), or None.
     reset: str | None = None
+    more: Callable[[], Awaitable[list[Event]]] | None = None
+    #: The hub-wide seq the replay covers: every matching event up to it is in the replay
+    #: (None: unknown). Live events up to it need not be held while the replay is written.
+    upto: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +70,23 @@ class ChannelInfo:
 
 
 class BackendUnavailable(RuntimeError):
-    """The backend cannot take or serve events right now (for example, Redis is down)."""
+    """The backend cannot take or serve events right now (for example, Redis is down);
+    a publish that raises this stored nothing."""
+
+
+class OutcomeUnknown(BackendUnavailable):
+    """A publish whose outcome cannot be known: it was sent to the backend but no answer
+    came (a timeout, a dropped connection). Retried with the same idempotency key, it is
+    stored at most once and answered with its ids."""
+
+
+class IdempotencyConflict(ValueError):
+    """An idempotency key came back on a request that is not the one it was first used on."""
+
+
+class ReplayInterrupted(RuntimeError):
+    """Events a replay had still to send were dropped meanwhile (trimmed, deleted, or
+    Redis lost its data): the stream must end so that it reconnects to a reset."""
 
 
 class Backend(abc.ABC):
@@ -73,9 +106,13 @@ class Backend(abc.ABC):
         """Stop delivering and release connections."""
 
     @abc.abstractmethod
-    async def append(self, drafts: list[Draft]) -> list[str]:
+    async def append(self, drafts: list[Draft], idempotency_key: str | None = None) -> list[str]:
         """Give each draft the next id and store it; all or none (then raise). Return the
-        ids once stored: that is when a publisher may be told they were accepted."""
+        ids once stored: that is when a publisher may be told they were accepted.
+
+        A request with an ``idempotency_key`` seen recently (``IDEMPOTENCY_TTL``,
+        ``IDEMPOTENCY_KEYS``) stores nothing and returns the first request's ids; with a
+        different number of events it raises ``IdempotencyConflict``."""
 
     @abc.abstractmethod
     async def replay(self, channels: ChannelSet, cursor: Cursor | None, since: ChannelSet) -> Replay:
@@ -111,7 +148,7 @@ class UnavailableBackend(Backend):
     async def start(self) -> None:
         raise BackendUnavailable(self.message)
 
-    async def append(self, drafts: list[Draft]) -> list[str]:
+    async def append(self, drafts: list[Draft], idempotency_key: str | None = None) -> list[str]:
         raise BackendUnavailable(self.message)
 
     async def replay(self, channels: ChannelSet, cursor: Cursor | None, since: ChannelSet) -> Replay:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..protocol import MAX_DATA_DEPTH, ProtocolError, check_channel, check_type, data_depth_error
-from .backend import Backend, ChannelInfo, Replay
+from .backend import Backend, ChannelInfo, Replay, ReplayInterrupted
 from .encoding import encode_comment, encode_event
 from .event import Cursor, Draft, Event
 from .memory import MemoryBackend
@@ -247,12 +247,16 @@ class Hub:
             )
         return Draft(channel, event_type, data_json)
 
-    async def publish(self, items: object) -> list[str]:
-        """Validate and publish one event or a list of them; return their ids in order."""
+    async def publish(self, items: object, idempotency_key: str | None = None) -> list[str]:
+        """Validate and publish one event or a list of them; return their ids in order.
+
+        A retry that carries the ``idempotency_key`` of a request already stored publishes
+        nothing and gets that request's ids (see ``Backend.append``).
+        """
         drafts = self.validate(items)
         if self._closed:
             raise HubClosed("the hub is shutting down")
-        ids = await self.backend.append(drafts)
+        ids = await self.backend.append(drafts, idempotency_key)
         self._published += len(ids)
         return ids
 
@@ -305,9 +309,16 @@ class Hub:
             first_seq = matched[0].seq
             for subscriber in group.subscribers:
                 if subscriber.holding is not None:
-                    subscriber.holding.extend(matched)
-                    subscriber.holding_bytes += len(chunk)
-                    if subscriber.holding_bytes > self.subscriber_buffer_bytes:
+                    if subscriber.floor < first_seq:
+                        subscriber.holding.extend(matched)
+                        subscriber.holding_bytes += len(chunk)
+                    else:
+                        # Its replay already carries these (a lagging reader delivers them
+                        # late): holding them would only count against its bound.
+                        fresh = [e for e in matched if e.seq > subscriber.floor]
+                        subscriber.holding.extend(fresh)
+                        subscriber.holding_bytes += sum(len(e.sse) for e in fresh)
+                    if subscriber.holding_bytes > self.subscriber_buffer_bytes and subscriber.floor >= 0:
                         slow.append(subscriber)
                     continue
                 data = chunk
@@ -356,17 +367,29 @@ class Hub:
         subscriber = Subscriber(wanted, sink)
         delivered_at_open = self._last_delivered
         self._add(subscriber)
+        # Until the backend says what its replay covers, what arrives is held uncounted
+        # (floor -1): a lagging reader may deliver events that the replay carries anyway.
+        subscriber.floor = -1
         try:
             # Registered first, replayed second: whatever is appended from here on is
             # either in the replay or held, and the seq filter below removes the overlap.
             replay = await self.backend.replay(wanted, position, from_oldest)
-            await self._write_replay(subscriber, replay)
+            covered = replay.upto if position is not None and replay.upto is not None else 0
+            # Every matching event up to `covered` is in the replay: hold only later ones.
+            subscriber.floor = covered
+            held = subscriber.holding or []
+            if covered and held:
+                subscriber.holding = held = [e for e in held if e.seq > covered]
+                subscriber.holding_bytes = sum(len(e.sse) for e in held)
+            if subscriber.holding_bytes > self.subscriber_buffer_bytes:
+                self._end(subscriber, "slow", abort=True)
+                return subscriber
+            seen = max(covered, await self._write_replay(subscriber, replay))
         except BaseException:
             self.unsubscribe(subscriber)
             raise
         if subscriber.closed:
             return subscriber
-        seen = replay.events[-1].seq if replay.events else 0
         if position is None:
             # Live only: nothing the hub had already received when the stream opened.
             seen = max(seen, delivered_at_open)
@@ -382,26 +405,48 @@ class Hub:
             self._write(subscriber, b"".join(fresh))
         return subscriber
 
-    async def _write_replay(self, subscriber: Subscriber, replay: Replay) -> None:
+    async def _write_replay(self, subscriber: Subscriber, replay: Replay) -> int:
+        """Write the replay, page by page, in pieces that each wait for the socket to drain;
+        return the seq of the last event written (0 if none)."""
         sink = subscriber.sink
         if replay.reset is not None:
             notice = json.dumps({"reason": replay.reset, "epoch": self.epoch})
             if not self._write(subscriber, encode_event(notice, event="reset")):
-                return
+                return 0
         piece: list[bytes] = []
         size = 0
-        for event in replay.events:
-            piece.append(event.sse)
-            size += len(event.sse)
-            if size >= self.replay_chunk_bytes:
-                if not self._write(subscriber, b"".join(piece)):
-                    return
-                piece, size = [], 0
-                await sink.drain()
-                if subscriber.closed:
-                    return
+        last = 0
+        page = replay.events
+        while page:
+            for event in page:
+                piece.append(event.sse)
+                size += len(event.sse)
+                if size >= self.replay_chunk_bytes:
+                    if not self._write(subscriber, b"".join(piece)):
+                        return last
+                    piece, size = [], 0
+                    await sink.drain()
+                    if subscriber.closed:
+                        return last
+            last = page[-1].seq
+            if replay.more is None:
+                break
+            # The next page is read only now, once this one is mostly written: a stream
+            # that does not read holds its socket buffer plus one page.
+            page = []
+            try:
+                page = await replay.more()
+            except ReplayInterrupted:
+                if piece and not self._write(subscriber, b"".join(piece)):
+                    return last
+                # Cleanly: the browser reconnects with its cursor and gets a reset.
+                self._end(subscriber, "gap", abort=False)
+                return last
+            if subscriber.closed:
+                return last
         if piece:
             self._write(subscriber, b"".join(piece))
+        return last
 
     def _add(self, subscriber: Subscriber) -> None:
         key = subscriber.channels.patterns

@@ -9,7 +9,14 @@ from bisect import bisect_right
 from collections import OrderedDict, deque
 from typing import Any
 
-from .backend import Backend, ChannelInfo, Replay
+from .backend import (
+    IDEMPOTENCY_KEYS,
+    IDEMPOTENCY_TTL,
+    Backend,
+    ChannelInfo,
+    IdempotencyConflict,
+    Replay,
+)
 from .event import Cursor, Draft, Event
 from .patterns import ChannelSet
 
@@ -80,8 +87,31 @@ class MemoryBackend(Backend):
         self._tombstones: OrderedDict[str, int] = OrderedDict()
         self._floor = 0
         self._evicted_channels = 0
+        # Recent idempotency keys: key -> (ids, when), oldest first; bounded by count and age.
+        self._recent: OrderedDict[str, tuple[list[str], float]] = OrderedDict()
 
-    async def append(self, drafts: list[Draft]) -> list[str]:
+    def _seen(self, key: str, count: int) -> list[str] | None:
+        now = time.monotonic()
+        while self._recent:
+            oldest, (_, when) = next(iter(self._recent.items()))
+            if now - when <= IDEMPOTENCY_TTL and len(self._recent) <= IDEMPOTENCY_KEYS:
+                break
+            del self._recent[oldest]
+        seen = self._recent.get(key)
+        if seen is None:
+            return None
+        if len(seen[0]) != count:
+            raise IdempotencyConflict(
+                f"idempotency key {key!r} was used on a request of {len(seen[0])} event(s), "
+                f"this one has {count}: use a new key for a new request"
+            )
+        return list(seen[0])
+
+    async def append(self, drafts: list[Draft], idempotency_key: str | None = None) -> list[str]:
+        if idempotency_key is not None:
+            seen = self._seen(idempotency_key, len(drafts))
+            if seen is not None:
+                return seen
         ts = round(time.time(), 3)
         events = []
         for draft in drafts:
@@ -92,7 +122,10 @@ class MemoryBackend(Backend):
         self._enforce_totals(keep=events[-1].channel if events else None)
         if self.listener is not None and events:
             self.listener.deliver(events)
-        return [event.id for event in events]
+        ids = [event.id for event in events]
+        if idempotency_key is not None:
+            self._recent[idempotency_key] = (ids, time.monotonic())
+        return ids
 
     def _store(self, event: Event) -> None:
         history = self._channels.get(event.channel)

@@ -8,6 +8,7 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..protocol import IDEMPOTENCY_HEADER
 from .connection import Connection
 
 #: Errors that mean "the connection went away", as opposed to "the hub said no".
@@ -47,25 +48,32 @@ class HubClient:
             )
         return http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
 
-    def post(self, body: bytes) -> Reply:
-        """Send one request; raise OSError/HTTPException when the hub cannot be reached."""
+    def post(self, body: bytes, idempotency_key: str | None = None) -> Reply:
+        """Send one request; raise OSError/HTTPException when the hub cannot be reached.
+
+        With an ``idempotency_key`` (protocol.IDEMPOTENCY_HEADER), sending the same body
+        again with the same key is safe: the hub stores it at most once.
+        """
+        headers = self._headers
+        if idempotency_key is not None:
+            headers = {**headers, IDEMPOTENCY_HEADER: idempotency_key}
         reused = self._conn is not None
         try:
-            return self._post_once(body)
+            return self._post_once(body, headers)
         except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
             self.close()
             if not reused:
                 raise
             # The server closed an idle keep-alive connection before reading this request.
-            return self._post_once(body)
+            return self._post_once(body, headers)
         except TRANSPORT_ERRORS:
             self.close()
             raise
 
-    def _post_once(self, body: bytes) -> Reply:
+    def _post_once(self, body: bytes, headers: dict[str, str]) -> Reply:
         if self._conn is None:
             self._conn = self._open()
-        self._conn.request("POST", self._path, body=body, headers=self._headers)
+        self._conn.request("POST", self._path, body=body, headers=headers)
         response = self._conn.getresponse()
         data = response.read()
         if response.will_close:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -60,6 +61,10 @@ class FlushReport:
         return text
 
 
+def _new_key() -> str:
+    return secrets.token_urlsafe(18)
+
+
 def serialise(payload: Payload) -> str:
     return payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
 
@@ -72,6 +77,10 @@ class Transport(QueuedSender):
         self.connection = connection
         self._client = HubClient(connection, timeout=timeout)
         self._inflight: list[tuple[int, str]] = []
+        # How _inflight is split into requests, with each one's idempotency key: a retry
+        # resends exactly the same requests with the same keys, so that a request whose
+        # answer was lost (a timeout, a 504) is stored once.
+        self._plan: list[tuple[int, str]] = []
         self._flush_gen = 0  # flush requests made
         self._served_gen = 0  # flush requests an attempt has started for
         self._failed_gen = 0  # the flush request whose attempt failed last
@@ -164,6 +173,7 @@ class Transport(QueuedSender):
             with lock:
                 if delivered:
                     self._inflight = []
+                    self._plan = []
                 else:
                     self._failed_gen = attempt_gen
                 self._settle.notify_all()
@@ -189,15 +199,22 @@ class Transport(QueuedSender):
                 self._drop(TOO_LARGE, 1)
             else:
                 sendable.append((seq, text))
-        work = deque([sendable]) if sendable else deque()
+        plan = self._plan
+        if sum(n for n, _ in plan) != len(sendable):
+            plan = [(len(sendable), _new_key())] if sendable else []
+        work: deque[tuple[list[tuple[int, str]], str]] = deque()
+        start = 0
+        for n, key in plan:
+            work.append((sendable[start : start + n], key))
+            start += n
         while work:
-            chunk = work[0]
+            chunk, key = work[0]
             body = ("[" + ",".join(text for _, text in chunk) + "]").encode()
             try:
-                reply = self._client.post(body)
+                reply = self._client.post(body, key)
             except TRANSPORT_ERRORS as exc:
                 self._outage(f"cannot reach the hub at {self.connection.publish_url}: {exc or type(exc).__name__}")
-                self._keep([p for c in work for p in c])
+                self._keep(work)
                 return False
             if reply.status == 200:
                 work.popleft()
@@ -208,27 +225,30 @@ class Transport(QueuedSender):
                 # A 500 is the hub failing on what this request holds (an outage is a 503,
                 # or no answer): retried as it is, it would fail forever and hold back
                 # every event behind it.
+                # The halves are new requests (nothing of this one was stored): new keys.
                 work.popleft()
                 if len(chunk) > 1:
                     half = len(chunk) // 2
-                    work.extendleft([chunk[half:], chunk[:half]])
+                    work.extendleft([(chunk[half:], _new_key()), (chunk[:half], _new_key())])
                 else:
                     verb = "failed on" if reply.status == 500 else "rejected by"
                     self._drop(f"{verb} the hub ({reply.status}: {reply.message})", 1)
             elif reply.status in (401, 403) or 300 <= reply.status < 400:
-                count = sum(len(c) for c in work)
+                count = sum(len(c) for c, _ in work)
                 work.clear()
                 self._drop(f"refused by the hub ({reply.status})", count)
                 self._refused(reply)
             else:
+                # 5xx, including 504 "outcome unknown": the same request, same key, later.
                 self._outage(self._status_message(reply))
-                self._keep([p for c in work for p in c])
+                self._keep(work)
                 return False
         return True
 
-    def _keep(self, parts: list[tuple[int, str]]) -> None:
+    def _keep(self, work: deque[tuple[list[tuple[int, str]], str]]) -> None:
         with self.outbox.lock:
-            self._inflight = parts
+            self._inflight = [p for chunk, _ in work for p in chunk]
+            self._plan = [(len(chunk), key) for chunk, key in work]
 
     def _drop(self, reason: str, count: int) -> None:
         with self.outbox.lock:

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import os
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Enum, Float, Int, Unicode, default
 
 from ..hub import Backend, Hub, MemoryBackend
 from ..hub.backend import UnavailableBackend
-from ..protocol import API_PREFIX, KEY_ENV, LEGACY_TICKET_PARAM, TICKET_PARAM, URL_ENV
+from ..protocol import (
+    API_PREFIX,
+    KEY_ENV,
+    LEGACY_TICKET_PARAM,
+    TICKET_PARAM,
+    URL_ENV,
+    ProtocolError,
+    verify_ticket,
+)
 from .handlers import (
     ChannelEventsHandler,
     ChannelHandler,
@@ -20,6 +29,9 @@ from .handlers import (
     PublishHandler,
     StreamHandler,
 )
+
+if TYPE_CHECKING:
+    from ..hub.redis_streams import RedisBackend
 
 _ANY_ADDRESS = {"", "0.0.0.0", "*", "localhost", "::"}
 #: How long stop_extension waits for the hub to close before letting the server go on.
@@ -82,6 +94,12 @@ class SSEWidgetsApp(ExtensionApp):
         help="Approximate length of the Redis live stream: how far a server's reader may lag "
              "before its streams are reset (they reconnect and replay).",
     )
+    redis_socket_timeout = Float(
+        10.0, config=True,
+        help="Seconds to wait for an answer from Redis. A publish that gets none in time is "
+             "answered 504 (outcome unknown: retry with the same idempotency key), and the "
+             "live reader reconnects. Keep it above the slowest expected Redis command.",
+    )
     publish_key = Unicode(
         config=True,
         help="Secret that lets processes publish (header X-SSE-Widgets-Key) and signs stream "
@@ -89,9 +107,13 @@ class SSEWidgetsApp(ExtensionApp):
              "the same value on servers that share a backend.",
     )
 
+    #: True when the key is shared through Redis (publish_key not configured).
+    _key_shared = False
+
     @default("publish_key")
     def _default_publish_key(self) -> str:
         if self.backend == "redis":
+            self._key_shared = True
             return self._shared_redis_key()
         return secrets.token_urlsafe(32)
 
@@ -103,22 +125,71 @@ class SSEWidgetsApp(ExtensionApp):
         except ImportError:
             return secrets.token_urlsafe(32)  # make_backend says what is missing
 
-        client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=5)
+        client = redis.Redis.from_url(
+            self.redis_url, socket_connect_timeout=5, socket_timeout=self.redis_socket_timeout
+        )
         try:
             name = self.redis_prefix + "publish-key"
-            client.set(name, secrets.token_urlsafe(32), nx=True)
             value = client.get(name)
+            if value is None:
+                client.set(name, secrets.token_urlsafe(32), nx=True)
+                value = client.get(name)
+            key = value.decode() if isinstance(value, bytes) else str(value)
+            # Every key handed out stays valid on every server (see RedisBackend.keys).
+            if not client.sismember(self.redis_prefix + "publish-keys", key):
+                client.sadd(self.redis_prefix + "publish-keys", key)
         except redis.RedisError as exc:
             raise RuntimeError(
                 f"sse_widgets: backend='redis' but Redis at {self.redis_url} is unreachable: {exc}"
             ) from exc
         finally:
             client.close()
-        return value.decode() if isinstance(value, bytes) else str(value)
+        return key
 
     @property
     def key(self) -> str:
         return self.publish_key
+
+    def _adopt_key(self, key: str) -> None:
+        # The servers on this Redis converged on another key (after Redis lost its data):
+        # new kernels get it; the old one stays valid (RedisBackend.known_key).
+        self.publish_key = key
+        self.export_environment()
+
+    async def accepts_key(self, sent: str) -> bool:
+        """True if ``sent`` is this server's publish key, or (keys shared through Redis)
+        one that a server on the same Redis handed out to its kernels."""
+        if hmac.compare_digest(sent.encode(), self.key.encode()):
+            return True
+        backend = self._redis_backend()
+        return backend is not None and await backend.known_key(sent)
+
+    def _redis_backend(self) -> RedisBackend | None:
+        """The Redis backend, when the key is shared through it."""
+        if not self._key_shared:
+            return None
+        from ..hub.redis_streams import RedisBackend  # optional dependency, then installed
+
+        backend = self.hub.backend
+        return backend if isinstance(backend, RedisBackend) else None
+
+    async def ticket_patterns(self, ticket: str) -> list[str]:
+        """The patterns ``ticket`` grants, verified with this server's key or, when keys
+        are shared through Redis, any key handed out there; ProtocolError if refused."""
+        try:
+            return verify_ticket(self.key, ticket)
+        except ProtocolError as exc:
+            backend = self._redis_backend()
+            if backend is None or "signature" not in str(exc):
+                raise  # expired or malformed whatever the key
+            first = exc
+        for key in await backend.all_keys():
+            try:
+                return verify_ticket(key, ticket)
+            except ProtocolError as exc:
+                if "signature" not in str(exc):
+                    raise
+        raise first
 
     def make_backend(self) -> Backend:
         """The history backend this server uses."""
@@ -131,7 +202,8 @@ class SSEWidgetsApp(ExtensionApp):
                 message = f"backend='redis' cannot be used: {exc}"
                 self.log.error("sse_widgets: %s; every sse-widgets request gets 503 until then", message)
                 return UnavailableBackend(message)
-            return RedisBackend(
+            key = self.publish_key  # first: its default decides whether it is shared
+            backend = RedisBackend(
                 self.redis_url,
                 prefix=self.redis_prefix,
                 history_size=self.history_size,
@@ -139,7 +211,11 @@ class SSEWidgetsApp(ExtensionApp):
                 max_channels=self.max_channels,
                 total_bytes=self.total_history_bytes,
                 live_length=self.redis_live_length,
+                socket_timeout=self.redis_socket_timeout,
+                shared_key=key if self._key_shared else None,
             )
+            backend.on_key_change = self._adopt_key
+            return backend
         return MemoryBackend(
             history_size=self.history_size,
             history_bytes=self.history_bytes,

@@ -11,20 +11,30 @@ from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from ..hub import BackendUnavailable, EventTooLarge, HubClosed, HubFull, InvalidEvent, parse_json
+from ..hub import (
+    BackendUnavailable,
+    EventTooLarge,
+    HubClosed,
+    HubFull,
+    IdempotencyConflict,
+    InvalidEvent,
+    OutcomeUnknown,
+    parse_json,
+)
 from ..hub.encoding import encode_retry
 from ..hub.patterns import ChannelSet
 from ..protocol import (
+    IDEMPOTENCY_HEADER,
     KEY_HEADER,
     LEGACY_TICKET_PARAM,
     TICKET_COOKIE_PREFIX,
     TICKET_COOKIES_PARAM,
     TICKET_PARAM,
     ProtocolError,
+    check_idempotency_key,
     check_ticket_jar,
     covers,
     scrub_tickets,
-    verify_ticket,
 )
 from .sink import ResponseSink
 
@@ -67,9 +77,18 @@ class BaseHandler(APIHandler):
         self.finish(json.dumps({"message": message, "reason": responses.get(status, "")}))
         raise web.Finish()
 
-    def has_valid_key(self) -> bool:
+    async def has_valid_key(self) -> bool:
         sent = self.request.headers.get(KEY_HEADER)
-        return sent is not None and hmac.compare_digest(sent.encode(), self.app.key.encode())
+        if sent is None:
+            return False
+        if hmac.compare_digest(sent.encode(), self.app.key.encode()):
+            return True
+        try:
+            # Keys shared through Redis: one handed out by another server (or before a
+            # Redis data loss) stays valid.
+            return await self.app.accepts_key(sent)
+        except BackendUnavailable as exc:
+            self.fail(503, f"cannot check {KEY_HEADER}: {exc}")
 
     def jupyter_allows(self, action: str) -> bool:
         user = self.current_user
@@ -93,7 +112,7 @@ class BaseHandler(APIHandler):
                            f"{prefix}N came with the request (are cookies blocked for this page?)")
         return tickets + in_cookies
 
-    def require_read(self, patterns: list[str]) -> None:
+    async def require_read(self, patterns: list[str]) -> None:
         """Allow reading ``patterns`` by Jupyter auth, or by tickets that cover every one."""
         if self.jupyter_allows("read"):
             return
@@ -104,9 +123,11 @@ class BaseHandler(APIHandler):
         granted: list[str] = []
         for ticket in tickets:
             try:
-                granted.extend(verify_ticket(self.app.key, ticket))
+                granted.extend(await self.app.ticket_patterns(ticket))
             except ProtocolError as exc:
                 self.fail(403, f"ticket refused: {exc}")
+            except BackendUnavailable as exc:
+                self.fail(503, f"cannot check the ticket: {exc}")
         uncovered = [p for p in patterns if not any(covers(g, p) for g in granted)]
         if uncovered:
             self.fail(403, f"the tickets given do not cover channel(s) {uncovered}")
@@ -132,7 +153,7 @@ class StreamHandler(BaseHandler):
             self.fail(400, "name at least one channel: ?channel=NAME (repeatable, * allowed)")
         # since= selects channels too (it is matched against every channel's name), so it
         # needs the same right to read as channel=.
-        self.require_read([*wanted.patterns, *from_oldest.patterns])
+        await self.require_read([*wanted.patterns, *from_oldest.patterns])
 
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
@@ -184,7 +205,7 @@ class PublishHandler(BaseHandler):
     @allow_unauthenticated
     async def post(self) -> None:
         app = self.app
-        if not self.has_valid_key():
+        if not await self.has_valid_key():
             if self.request.headers.get(KEY_HEADER) is not None:
                 self.fail(403, f"wrong {KEY_HEADER}: it must be this server's SSE_WIDGETS_KEY")
             if not self.jupyter_allows("write"):
@@ -194,12 +215,20 @@ class PublishHandler(BaseHandler):
         if len(body) > app.max_request_bytes:
             self.fail(413, f"body is {len(body)} bytes, over the limit of {app.max_request_bytes} "
                            "(max_request_bytes); send fewer events per request")
+        idempotency_key = self.request.headers.get(IDEMPOTENCY_HEADER)
         try:
-            ids = await app.hub.publish(parse_json(body))
+            if idempotency_key is not None:
+                check_idempotency_key(idempotency_key)
+            ids = await app.hub.publish(parse_json(body), idempotency_key)
         except EventTooLarge as exc:
             self.fail(413, str(exc))
-        except InvalidEvent as exc:
+        except (InvalidEvent, ProtocolError) as exc:
             self.fail(400, str(exc))
+        except IdempotencyConflict as exc:
+            self.fail(422, str(exc))
+        except OutcomeUnknown as exc:
+            # Not 503: that says nothing was published. The retry with the same key tells.
+            self.fail(504, str(exc))
         except (HubClosed, BackendUnavailable) as exc:
             self.fail(503, str(exc))
         self.finish({"ids": ids})
@@ -212,7 +241,11 @@ class ChannelsHandler(BaseHandler):
     @authorized
     async def get(self) -> None:
         hub = self.app.hub
-        self.finish({"channels": await hub.channels(), "stats": hub.stats()})
+        try:
+            channels = await hub.channels()
+        except BackendUnavailable as exc:
+            self.fail(503, str(exc))
+        self.finish({"channels": channels, "stats": hub.stats()})
 
 
 class ChannelEventsHandler(BaseHandler):
@@ -224,7 +257,7 @@ class ChannelEventsHandler(BaseHandler):
 
     @allow_unauthenticated
     async def get(self, name: str) -> None:
-        self.require_read([name])
+        await self.require_read([name])
         try:
             limit = int(self.get_argument("limit", "1000"))
         except ValueError:
@@ -261,6 +294,8 @@ async def delete_channel(handler: BaseHandler, name: str) -> None:
         existed = await handler.app.hub.delete(name)
     except ProtocolError as exc:
         handler.fail(400, str(exc))
+    except BackendUnavailable as exc:
+        handler.fail(503, str(exc))
     if not existed:
         handler.fail(404, f"no channel {name!r} with retained events")
     handler.set_status(204)

@@ -19,6 +19,7 @@ from sse_widgets.hub import (
     EventTooLarge,
     Hub,
     HubFull,
+    IdempotencyConflict,
     InvalidEvent,
     MemoryBackend,
 )
@@ -48,6 +49,9 @@ def make_hub(request: pytest.FixtureRequest, io_loop: Any) -> Iterator[Callable[
 
             url = request.getfixturevalue("redis_server").url
             backend = RedisBackend(url, prefix=f"test-{uuid.uuid4().hex}:", **bounds)
+            # Small pages, so that every replay here is read from Redis in many of them.
+            backend.replay_page_bytes = 600
+            backend.replay_window = 37
         hub = Hub(backend, heartbeat_interval=0, **kwargs)
         await hub.start()
         hubs.append(hub)
@@ -401,3 +405,50 @@ async def test_one_encoding_shared_by_every_subscriber(make_hub: Any) -> None:
     assert all(chunk is chunks[0] for chunk in chunks)
     envelope = json.loads(parse(sinks[0])[0].data)
     assert set(envelope) == {"id", "channel", "type", "ts", "data"}
+
+
+async def test_retry_with_the_same_idempotency_key_is_stored_once_with_the_original_ids(make_hub: Any) -> None:
+    hub = await make_hub()
+    sink = BufferSink()
+    await hub.subscribe(["idem"], sink)
+    batch = [{"channel": "idem", "data": i} for i in range(3)]
+    first = await hub.publish(batch, idempotency_key="k-1")
+    again = await hub.publish(batch, idempotency_key="k-1")
+    other = await hub.publish(batch, idempotency_key="k-2")
+    assert again == first and other != first
+    await caught_up(hub, other[-1])
+    assert [e.id for e in parse(sink)] == first + other
+    replay = await hub.history("idem")
+    assert [e.id for e in replay.events] == first + other
+
+
+async def test_idempotency_key_reused_on_a_different_request_is_refused(make_hub: Any) -> None:
+    hub = await make_hub()
+    await hub.publish([{"channel": "idem", "data": 1}], idempotency_key="k")
+    with pytest.raises(IdempotencyConflict, match="use a new key"):
+        await hub.publish([{"channel": "idem", "data": 1}, {"channel": "idem", "data": 2}], idempotency_key="k")
+    assert len((await hub.history("idem")).events) == 1
+
+
+async def test_replay_whose_unsent_history_is_trimmed_meanwhile_ends_and_resets_on_reconnect(make_hub: Any, request: pytest.FixtureRequest) -> None:
+    if "redis" not in request.node.name:
+        pytest.skip("the in-memory replay holds its events; only a paged replay can lose them")
+    hub = await make_hub(history_size=20, subscriber_buffer_bytes=4000)
+    hub.replay_chunk_bytes = 500
+    await hub.publish([{"channel": "t", "data": "z" * 50 + str(i)} for i in range(20)])
+    sink = BufferSink(limit=4000, stalled=True)
+    task = asyncio.create_task(hub.subscribe(["t"], sink, cursor="0"))
+    await eventually(lambda: len(sink.chunks) > 0)
+    # Everything not yet sent is trimmed away while the stream waits for its socket.
+    last = await hub.publish([{"channel": "t", "data": i} for i in range(20)])
+    await caught_up(hub, last[-1])
+    sink.resume()
+    subscriber = await task
+    assert subscriber.reason == "gap" and sink.closed and not sink.aborted
+    got = seqs(parse(sink))
+    assert got == list(range(1, len(got) + 1)) and len(got) < 20  # a prefix, no hole
+    again = BufferSink()
+    await hub.subscribe(["t"], again, cursor=f"{hub.epoch}-{got[-1]}")
+    events = parse(again)
+    assert events[0].type == "reset" and json.loads(events[0].data)["reason"] == "gap"
+    assert [e.id for e in events[1:]] == last

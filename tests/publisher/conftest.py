@@ -37,6 +37,8 @@ class FakeHub:
     def __init__(self) -> None:
         self.requests: list[list[dict[str, Any]]] = []
         self.headers: list[dict[str, str]] = []
+        #: The idempotency key of every request, answered 200 or not.
+        self.attempt_keys: list[str | None] = []
         #: statuses to answer, in order; 200 once exhausted. A callable decides per body.
         self.script: list[int] = []
         self.reject_if: Any = None
@@ -67,6 +69,7 @@ class FakeHub:
                 hub.arrived.set()
                 hub.gate.wait(30)
                 with hub.lock:
+                    hub.attempt_keys.append(self.headers.get("X-SSE-Widgets-Idempotency-Key"))
                     status = hub.script.pop(0) if hub.script else 200
                     if status == 200 and hub.reject_if is not None and any(map(hub.reject_if, events)):
                         status = hub.reject_status

@@ -123,6 +123,24 @@ def test_a_503_is_retried_until_delivered(fake_hub: FakeHub, monkeypatch: pytest
     sw.publish("c", 1)  # the outage is over: nothing left to warn about
 
 
+def test_a_retried_batch_carries_the_same_idempotency_key_and_the_next_batch_a_new_one(
+    fake_hub: FakeHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transport, "BACKOFF_FIRST", 0.01)
+    fake_hub.script = [504, 503]  # outcome unknown, then down: the same request both times
+    sw.connect(fake_hub.url, "k")
+    sw.publish("c", 1)
+    for _ in range(100):
+        if sw.flush(1).ok and fake_hub.events:
+            break
+    sw.publish("c", 2)
+    assert sw.flush(10).ok
+    first, retry, again, second = fake_hub.attempt_keys
+    assert first is not None and first == retry == again
+    assert second is not None and second != first
+    assert [e["data"] for e in fake_hub.events] == [1, 2]
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

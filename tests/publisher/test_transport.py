@@ -209,11 +209,11 @@ def test_sender_thread_survives_an_unexpected_error(fake_hub: FakeHub, monkeypat
     real_post = transport.HubClient.post
     calls = []
 
-    def post_that_fails_once(self: transport.HubClient, body: bytes) -> transport.Reply:
+    def post_that_fails_once(self: transport.HubClient, body: bytes, idempotency_key: str | None = None) -> transport.Reply:
         calls.append(body)
         if len(calls) == 1:
             raise UnicodeEncodeError("ascii", "é", 0, 1, "a stand-in for any bug in the sender")
-        return real_post(self, body)
+        return real_post(self, body, idempotency_key)
 
     monkeypatch.setattr(transport.HubClient, "post", post_that_fails_once)
     sw.connect(fake_hub.url, "k")
@@ -221,6 +221,7 @@ def test_sender_thread_survives_an_unexpected_error(fake_hub: FakeHub, monkeypat
     report = sw.flush(10)
     assert report.dropped == {"sender error (UnicodeEncodeError)": 1}
     assert "unexpected error" in (report.error or "")
+
     def publish_twice() -> None:
         sw.publish("c", "after")
         sw.publish("c", "and after")

@@ -321,3 +321,35 @@ def test_refresh_on_change_picks_up_an_edited_notebook(browser: Any, boards: tup
     status, body = server.request("sse-widgets/api/dashboard-ticket?notebook=alpha.ipynb", token=server.token)
     assert status == 200 and json.loads(body)["channels"] == ["alpha/second"]
     assert server.kernels() == ([], [])
+
+
+# --- bad input ------------------------------------------------------------------------
+
+
+def test_several_notebooks_or_refresh_without_static_are_refused(tmp_path: Path) -> None:
+    write_notebook(tmp_path / "a.ipynb", "A", "a")
+    write_notebook(tmp_path / "b.ipynb", "B", "b")
+    for args in ([str(tmp_path / "a.ipynb"), str(tmp_path / "b.ipynb")],
+                 [str(tmp_path / "a.ipynb"), "--refresh-on-change"]):
+        command = Command("serve", *args, "--no-browser", "--port", str(free_port()))
+        try:
+            assert command.wait(60) == 2
+            assert "need --static" in command.output
+        finally:
+            command.kill_all()
+
+
+def test_a_notebook_that_fails_to_run_stops_serve_with_the_cell_error(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("raise RuntimeError('no data source configured')")]
+    nbformat.write(nb, tmp_path / "broken.ipynb")
+    command = Command("serve", str(tmp_path / "broken.ipynb"), "--static", "--no-browser",
+                      "--port", str(free_port()))
+    try:
+        assert command.wait(240) == 1
+        assert "broken.ipynb could not be rendered" in command.output
+        assert "no data source configured" in command.output
+        assert "Share (" not in command.output, "no link to a page that does not exist"
+    finally:
+        command.kill_all()

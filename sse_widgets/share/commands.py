@@ -50,7 +50,8 @@ def register(subparsers: Any) -> None:
     serve = subparsers.add_parser(
         "serve", parents=[common], help="share a notebook as a live Voila dashboard",
         description="Serve NOTEBOOK with Voila beside the sse-widgets hub: every viewer sees the "
-                    "same live channels, with history; producers anywhere can feed it.",
+                    "same live channels, with history; producers anywhere can feed it. With "
+                    "--static the notebook runs once and viewers need no kernel.",
     )
     serve.add_argument("notebook", type=Path, nargs="+",
                        help="the dashboard notebook; several with --static (an index page lists them)")

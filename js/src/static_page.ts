@@ -24,13 +24,16 @@ interface StaticConfig {
   notebook: string;
   /** URL of the ticket endpoint (absolute path, with the notebook in its query). */
   ticketUrl: string;
-  /** When the tickets in the widget state expire, in epoch seconds. */
+  /** When the tickets in the widget state expire, in epoch seconds (server clock). */
   expires: number;
+  /** Their lifetime in seconds: renewals are timed by it, on this page's clock. */
+  ttl: number;
 }
 
 interface TicketReply {
   tickets: string[];
   expires: number;
+  ttl: number;
 }
 
 const STATE_MIME = "application/vnd.jupyter.widget-state+json";
@@ -50,6 +53,7 @@ export class TicketSource {
   readonly config: StaticConfig;
   tickets: string[] = [];
   expires: number;
+  ttl: number;
   /** Renewals done (a test hook). */
   renewals = 0;
   private inFlight: Promise<void> | null = null;
@@ -59,6 +63,7 @@ export class TicketSource {
   constructor(config: StaticConfig) {
     this.config = config;
     this.expires = config.expires;
+    this.ttl = config.ttl;
     this.schedule();
   }
 
@@ -77,6 +82,7 @@ export class TicketSource {
         const reply = (await response.json()) as TicketReply;
         this.tickets = reply.tickets;
         this.expires = reply.expires;
+        this.ttl = reply.ttl;
         this.renewals += 1;
         const ticket = reply.tickets[0] ?? "";
         for (const model of this.models) model.set("ticket", ticket);
@@ -96,8 +102,7 @@ export class TicketSource {
 
   private schedule(delay?: number): void {
     if (this.timer !== null) clearTimeout(this.timer);
-    const left = this.expires * 1000 - Date.now();
-    const wait = delay ?? Math.max(1000, left * (1 - RENEW_AT_REMAINING));
+    const wait = delay ?? Math.max(1000, this.ttl * 1000 * (1 - RENEW_AT_REMAINING));
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.renew();

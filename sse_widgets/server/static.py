@@ -175,7 +175,8 @@ main {{ max-width: 1400px; margin: 0 auto; padding: 12px 16px; }}
 """
 
 
-def build_page(nb: Any, path: str, base_url: str, assets: str, version: str) -> tuple[str, list[str]]:
+def build_page(nb: Any, path: str, base_url: str, assets: str, version: str,
+               ticket_ttl: float = 3600.0) -> tuple[str, list[str]]:
     """The page template of an executed notebook (stand-ins for ticket and expiry) and
     the channels its widgets follow."""
     state, channels = page_state(nb)
@@ -184,6 +185,9 @@ def build_page(nb: Any, path: str, base_url: str, assets: str, version: str) -> 
         "notebook": path,
         "ticketUrl": f"{base_url}{TICKET_PATH}?notebook={_quote(path)}",
         "expires": 0,
+        # The page renews by lifetime, counted on its own clock: a viewer's clock that is
+        # off would make an absolute expiry look past (renewing every second) or far away.
+        "ttl": ticket_ttl,
     }
     config_json = _json_in_script(config).replace('"expires":0', f'"expires":{_EXPIRES}')
     title = _title(nb, path)
@@ -321,7 +325,8 @@ class StaticDashboards:
                                    "(SSEWidgetsApp.static_cell_timeout)") from exc
             base_url = self.app.serverapp.base_url if self.app.serverapp is not None else "/"
             assets = f"{base_url}static/{self.app.name}/"
-            template, channels = build_page(nb, path, base_url, assets, version=str(int(mtime)))
+            template, channels = build_page(nb, path, base_url, assets, version=str(int(mtime)),
+                                            ticket_ttl=self.app.static_ticket_ttl)
             page = Rendered(path, _title(nb, path), template, channels, mtime)
             self.pages[path] = page
             self.errors.pop(path, None)
@@ -438,4 +443,4 @@ class DashboardTicketHandler(BaseHandler):
             self.fail(500, f"the dashboard {path} has no page: {exc}")
         self.set_header("Cache-Control", "no-store")
         self.finish({"tickets": [ticket] if ticket else [], "expires": expires,
-                     "channels": page.channels})
+                     "ttl": self.app.static_ticket_ttl, "channels": page.channels})

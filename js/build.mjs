@@ -24,9 +24,43 @@ const options = {
   loader: { ".css": "css" },
 };
 
+// The page of a static dashboard (serve --static): the ipywidgets HTML widget manager and
+// anywidget's frontend in one module, so that viewers need no CDN. anywidget publishes its
+// frontend as an AMD module (`define(["@jupyter-widgets/base"], factory)`); the plugin
+// exports the factory instead. html-manager is built for webpack: it assigns
+// `__webpack_public_path__` (declared here) and require()s its CSS, which esbuild bundles
+// into static_page.css with the fonts beside it.
+const anywidgetAmd = {
+  name: "anywidget-amd",
+  setup(build) {
+    build.onLoad({ filter: /anywidget[\\/]dist[\\/]index\.js$/ }, async (args) => {
+      const { readFile } = await import("node:fs/promises");
+      const source = await readFile(args.path, "utf8");
+      const amd = 'define(["@jupyter-widgets/base"], widget_default);';
+      if (!source.includes(amd)) throw new Error("anywidget's frontend no longer ends in its AMD define");
+      return { contents: source.replace(amd, "export default widget_default;"), loader: "js" };
+    });
+  },
+};
+const staticPage = {
+  ...options,
+  entryPoints: [path.join(here, "src", "static_page.ts")],
+  plugins: [anywidgetAmd],
+  banner: { js: "var __webpack_public_path__ = '';" },
+  define: { "process.env.NODE_ENV": '"production"' },
+  assetNames: "static-page-assets/[name]-[hash]",
+  loader: {
+    ...options.loader,
+    ".woff": "file", ".woff2": "file", ".ttf": "file", ".eot": "file", ".svg": "file",
+    ".png": "file", ".gif": "file",
+  },
+};
+
 if (watch) {
-  const ctx = await esbuild.context(options);
-  await ctx.watch();
+  for (const config of [options, staticPage]) {
+    const ctx = await esbuild.context(config);
+    await ctx.watch();
+  }
 } else {
-  await esbuild.build(options);
+  await Promise.all([esbuild.build(options), esbuild.build(staticPage)]);
 }

@@ -24,7 +24,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 STATIC = Path(__file__).resolve().parents[1] / "sse_widgets" / "static"
-WIDGET_BUNDLES = ("chart", "progress", "toasts", "eventlog", "dashboard")
+WIDGET_BUNDLES = ("chart", "progress", "toasts", "eventlog", "dashboard", "static_page")
 
 # True once a chart following `channel` holds at least `count` points.
 CHART_HAS = """([channel, count]) => [...(globalThis.__sseWidgets?.stores?.values() ?? [])]

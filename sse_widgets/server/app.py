@@ -6,10 +6,11 @@ import asyncio
 import hmac
 import os
 import secrets
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Enum, Float, Int, Unicode, default
+from traitlets import Enum, Float, Int, List, Unicode, default
 
 from ..hub import Backend, Hub, MemoryBackend
 from ..hub.backend import UnavailableBackend
@@ -29,6 +30,15 @@ from .handlers import (
     PublishHandler,
     StreamHandler,
 )
+from .static import (
+    PAGE_PREFIX,
+    TICKET_PATH,
+    DashboardTicketHandler,
+    StaticDashboardHandler,
+    StaticDashboards,
+)
+
+STATIC_ASSETS = Path(__file__).resolve().parent.parent / "static"
 
 if TYPE_CHECKING:
     from ..hub.redis_streams import RedisBackend
@@ -42,6 +52,9 @@ class SSEWidgetsApp(ExtensionApp):
     """Serves the event hub as Server-Sent Events under ``{base_url}sse-widgets/api/``."""
 
     name = "sse_widgets"
+    #: Served at {base_url}static/sse_widgets/ by Jupyter's FileFindHandler: the static
+    #: dashboard page's bundle (static_page.js/.css) and the widgets' own bundles.
+    static_paths = [str(STATIC_ASSETS)]  # noqa: RUF012 - ExtensionApp's trait, set as it documents
     load_other_extensions = True
 
     heartbeat_interval = Float(
@@ -105,6 +118,25 @@ class SSEWidgetsApp(ExtensionApp):
         help="Secret that lets processes publish (header X-SSE-Widgets-Key) and signs stream "
              "tickets; exported to kernels as SSE_WIDGETS_KEY. Random per start by default; set "
              "the same value on servers that share a backend.",
+    )
+
+    static_notebooks = List(
+        Unicode(), config=True,
+        help="Notebooks (paths under the server's root) run once at start and served as static "
+             "dashboards at sse-widgets/dashboard/<path>, with no kernel per viewer "
+             "(`sse-widgets serve --static`).",
+    )
+    static_ticket_ttl = Float(
+        3600.0, config=True,
+        help="Seconds a static dashboard's stream tickets stay valid; pages renew them before.",
+    )
+    static_refresh_interval = Float(
+        0.0, config=True,
+        help="Seconds between checks of the static notebooks' files; a changed one is run "
+             "again and its page replaced (0: never, the default).",
+    )
+    static_cell_timeout = Int(
+        600, config=True, help="Seconds a cell of a static notebook may run during its render."
     )
 
     #: True when the key is shared through Redis (publish_key not configured).
@@ -239,6 +271,7 @@ class SSEWidgetsApp(ExtensionApp):
         scrub = list(self.settings.get("extra_log_scrub_param_keys", []))
         self.settings["extra_log_scrub_param_keys"] = [*scrub, TICKET_PARAM, LEGACY_TICKET_PARAM]
         self.export_environment()
+        self.dashboards = StaticDashboards(self, list(self.static_notebooks))
 
     def initialize_handlers(self) -> None:
         api = "/" + API_PREFIX
@@ -249,6 +282,8 @@ class SSEWidgetsApp(ExtensionApp):
                 (api + "channels", ChannelsHandler),
                 (api + "channels/(?P<name>.+)/events", ChannelEventsHandler),
                 (api + "channels/(?P<name>.+)", ChannelHandler),
+                ("/" + TICKET_PATH, DashboardTicketHandler),
+                ("/" + PAGE_PREFIX + "(?P<path>.*)", StaticDashboardHandler),
             ]
         )
 
@@ -257,6 +292,8 @@ class SSEWidgetsApp(ExtensionApp):
         self.export_environment()
         if not isinstance(self.hub.backend, UnavailableBackend):  # that one has said why
             await self.hub.start()
+        # After the environment export: the run's kernel publishes to this hub.
+        self.dashboards.start()
 
     def export_environment(self) -> None:
         """Put the publish URL and key in os.environ, which every kernel inherits."""
@@ -284,6 +321,12 @@ class SSEWidgetsApp(ExtensionApp):
         Never raises and never hangs: the server's shutdown (SIGTERM, Ctrl-C) waits for
         it, whatever state this extension is in (it may have failed to load: no hub).
         """
+        dashboards: StaticDashboards | None = getattr(self, "dashboards", None)
+        if dashboards is not None:
+            try:
+                await dashboards.stop()
+            except Exception:
+                self.log.exception("sse_widgets: stopping the static renders failed")
         hub: Hub | None = getattr(self, "hub", None)
         if hub is None:
             return

@@ -11,6 +11,9 @@ jupyter-server's own extension points, configured by ``serve``, never by patchin
   request for a route outside :func:`viewer_refusal`'s short list ends with 403: Voila's
   handlers (render, tree, contents, shutdown) ask only "is someone logged in?", never the
   authorizer, so the identity step is the one place that sees every route.
+- Static dashboards (``serve --static``, ``server.static``): a viewer may GET the page of a
+  notebook its grant names (and the index, which lists only those) and fresh stream
+  tickets for that page's channels; the assets come from ``FileFindHandler``.
 - :class:`ViewerAuthorizer` (``ServerApp.authorizer_class``) answers every ``@authorized``
   check for a viewer with "no", except opening the websocket of a kernel started for that
   viewer's own page. Jupyter's APIs (contents, kernels, sessions, terminals...) and the
@@ -104,10 +107,24 @@ def viewer_refusal(handler: web.RequestHandler, viewer: ViewerUser) -> str | Non
     from jupyter_server.services.kernels.websocket import KernelWebsocketHandler
 
     from .handlers import ChannelEventsHandler, StreamHandler
+    from .static import DashboardTicketHandler, StaticDashboardHandler
 
     method = handler.request.method
     if isinstance(handler, (StreamHandler, ChannelEventsHandler)):
         return None  # tickets decide which channels (the authorizer grants viewers none)
+    # A static dashboard (serve --static): its page, and fresh tickets for its channels,
+    # for the grant's notebooks only. The bare prefix is the index, which lists only
+    # those. Its assets are Jupyter's FileFindHandler (below).
+    if isinstance(handler, StaticDashboardHandler) and method in ("GET", "HEAD"):
+        path = str(handler.path_kwargs.get("path") or "").strip("/")
+        if not path or path in viewer.grant.notebooks:
+            return None
+        return f"the share link opens {', '.join(viewer.grant.notebooks)}, not {path}"
+    if isinstance(handler, DashboardTicketHandler) and method == "GET":
+        path = handler.get_query_argument("notebook", "") or ""
+        if path in viewer.grant.notebooks:
+            return None
+        return f"the share link opens {', '.join(viewer.grant.notebooks)}, not {path or 'nothing'}"
     if isinstance(handler, FileFindHandler) and method in ("GET", "HEAD"):
         return None  # Jupyter's, Voila's and extensions' static assets, never user files
     # The page's kernel: its model (Voila's page reads it before connecting) and websocket.

@@ -50,9 +50,20 @@ def register(subparsers: Any) -> None:
     serve = subparsers.add_parser(
         "serve", parents=[common], help="share a notebook as a live Voila dashboard",
         description="Serve NOTEBOOK with Voila beside the sse-widgets hub: every viewer sees the "
-                    "same live channels, with history; producers anywhere can feed it.",
+                    "same live channels, with history; producers anywhere can feed it. With "
+                    "--static the notebook runs once and viewers need no kernel.",
     )
-    serve.add_argument("notebook", type=Path)
+    serve.add_argument("notebook", type=Path, nargs="+",
+                       help="the dashboard notebook; several with --static (an index page lists them)")
+    serve.add_argument("--static", action="store_true",
+                       help="run the notebook once at start and serve its widgets to every viewer "
+                            "with no kernel per viewer (see the README: static or Voila)")
+    serve.add_argument("--refresh-on-change", action="store_true",
+                       help="with --static: run a notebook again when its file changes (viewers "
+                            "get the new page on reload)")
+    serve.add_argument("--ticket-ttl", default="1h", metavar="DURATION",
+                       help="with --static: how long a page's stream tickets last before the page "
+                            "renews them (default 1h)")
     serve.add_argument("--port", type=int, default=8866, help="port (default 8866)")
     # No default from $SSE_WIDGETS_KEY: run from a Jupyter terminal, that is another
     # server's key, and reusing it silently would be a surprise.
@@ -78,19 +89,49 @@ def voila_missing(command: str) -> bool:
     return True
 
 
+def static_missing() -> bool:
+    """Say how to install what ``--static`` runs notebooks with, when it is missing."""
+    missing = [m for m in ("nbclient", "ipykernel") if importlib.util.find_spec(m) is None]
+    if not missing:
+        return False
+    print(f"sse-widgets serve --static: {' and '.join(missing)} not installed; "
+          "pip install 'sse-widgets[static]'", file=sys.stderr)
+    return True
+
+
 def run_serve(args: argparse.Namespace) -> int:
-    """``sse-widgets serve NOTEBOOK``: the notebook as a Voila dashboard beside the hub."""
-    if voila_missing("serve"):
+    """``sse-widgets serve NOTEBOOK``: the notebook as a Voila dashboard beside the hub
+    (``--static``: rendered once, served to every viewer without a kernel)."""
+    notebooks: list[Path] = args.notebook
+    for notebook in notebooks:
+        if notebook.suffix != ".ipynb" or not notebook.is_file():
+            print(f"sse-widgets serve: {notebook} is not a notebook file (.ipynb)", file=sys.stderr)
+            return 2
+    if not args.static:
+        for option, given in (("several notebooks", len(notebooks) > 1),
+                              ("--refresh-on-change", args.refresh_on_change)):
+            if given:
+                print(f"sse-widgets serve: {option} need --static (Voila renders one notebook "
+                      "per visit, from its file as it is then)", file=sys.stderr)
+                return 2
+        if voila_missing("serve"):
+            return 1
+    elif static_missing():
         return 1
-    notebook: Path = args.notebook
-    if notebook.suffix != ".ipynb" or not notebook.is_file():
-        print(f"sse-widgets serve: {notebook} is not a notebook file (.ipynb)", file=sys.stderr)
+    try:
+        ticket_ttl = parse_duration(args.ticket_ttl)
+    except ValueError as exc:
+        print(f"sse-widgets serve: --ticket-ttl: {exc}", file=sys.stderr)
         return 2
     share = share_settings(args)
     if share is None:
         return 2
-    server = DashboardServer(notebook.parent, notebook.name, args.port, args.ip, key=args.key,
-                             share=share)
+    files = [n.resolve() for n in notebooks]
+    root = Path(os.path.commonpath([f.parent for f in files]))
+    names = [f.relative_to(root).as_posix() for f in files]
+    server = DashboardServer(root, names[0], args.port, args.ip, key=args.key, share=share,
+                             notebooks=names, static=args.static,
+                             refresh_on_change=args.refresh_on_change, ticket_ttl=ticket_ttl)
     return _run(server, [], args.no_browser, producer_hint=True)
 
 

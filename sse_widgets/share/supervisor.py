@@ -149,13 +149,27 @@ class DashboardServer:
         The Jupyter token in the dashboard URL; random if None, none if "".
     marker
         Value of ``processes.MARKER_ENV`` in the server's environment (and so its kernels').
+    notebooks
+        Every notebook served (``notebook`` first); several only with ``static``.
+    static
+        Run the notebooks once at start and serve their pages with no kernel per viewer.
+    refresh_on_change
+        With ``static``: run a notebook again when its file changes.
+    ticket_ttl
+        With ``static``: seconds the pages' stream tickets last (the server's default if None).
     """
 
     def __init__(self, root: Path, notebook: str, port: int, ip: str = "127.0.0.1", key: str | None = None,
                  token: str | None = None, extra_args: list[str] | None = None, marker: str | None = None,
-                 share: ShareSettings | None = None):
+                 share: ShareSettings | None = None, notebooks: list[str] | None = None,
+                 static: bool = False, refresh_on_change: bool = False,
+                 ticket_ttl: float | None = None):
         self.root = root.resolve()
         self.notebook = notebook
+        self.notebooks = notebooks or [notebook]
+        self.static = static
+        self.refresh_on_change = refresh_on_change
+        self.ticket_ttl = ticket_ttl
         self.ip = ip
         self.port = port
         self.key = key or secrets.token_urlsafe(24)
@@ -182,12 +196,21 @@ class DashboardServer:
 
     @property
     def render_url(self) -> str:
-        return f"{self.base}voila/render/{urllib.request.pathname2url(self.notebook)}"
+        return f"{self.base}{self.render_path}"
+
+    @property
+    def render_path(self) -> str:
+        """Path of the printed page: Voila's render, or the static page (the index of several)."""
+        if not self.static:
+            return f"voila/render/{urllib.request.pathname2url(self.notebook)}"
+        if len(self.notebooks) > 1:
+            return "sse-widgets/dashboard/"
+        return f"sse-widgets/dashboard/{urllib.request.pathname2url(self.notebook)}"
 
     @property
     def share_url(self) -> str:
         """The link to hand out: view this dashboard, nothing else, until it expires."""
-        credential = links.mint_link(self.share.secret, [self.notebook], self.share.ttl,
+        credential = links.mint_link(self.share.secret, self.notebooks, self.share.ttl,
                                      now=max(time.time(), self.share.not_before))
         return f"{self.render_url}?{links.LINK_PARAM}={credential}"
 
@@ -212,13 +235,15 @@ class DashboardServer:
             "ServerApp": {
                 # Voila renders the dashboards; sse-widgets serves the hub beside it, so the
                 # page streams from the same server and origin.
-                "jpserver_extensions": {"voila.server_extension": True, "sse_widgets": True},
+                # Static: no Voila at all, or a share link could still start a kernel per
+                # visit at /voila/render/.
+                "jpserver_extensions": {"voila.server_extension": not self.static, "sse_widgets": True},
                 "ip": self.ip, "port": self.port, "port_retries": 0, "open_browser": False,
                 # Explicit, so that a base_url in the user's own config cannot move the
                 # dashboard away from the URL printed.
                 "base_url": "/",
                 "root_dir": str(self.root), "allow_root": True,
-                "default_url": f"/voila/render/{urllib.request.pathname2url(self.notebook)}",
+                "default_url": f"/{self.render_path}",
                 # The share link's viewers: who they are, and the little they may do.
                 "identity_provider_class": "sse_widgets.server.viewers.ShareIdentityProvider",
                 "authorizer_class": "sse_widgets.server.viewers.ViewerAuthorizer",
@@ -229,7 +254,12 @@ class DashboardServer:
             "ShareIdentityProvider": {
                 "share_secret": self.share.secret, "share_not_before": self.share.not_before,
             },
-            "SSEWidgetsApp": {"publish_key": self.key},
+            "SSEWidgetsApp": {
+                "publish_key": self.key,
+                **({"static_notebooks": self.notebooks} if self.static else {}),
+                **({"static_refresh_interval": 1.0} if self.static and self.refresh_on_change else {}),
+                **({"static_ticket_ttl": self.ticket_ttl} if self.static and self.ticket_ttl else {}),
+            },
             "MappingKernelManager": {
                 "cull_idle_timeout": CULL_IDLE_SECONDS, "cull_interval": 300, "cull_connected": False,
             },
@@ -249,13 +279,36 @@ class DashboardServer:
                 raise ServeError(f"the Jupyter server stopped during start-up:\n{self.log_tail()}")
             try:
                 urllib.request.urlopen(f"{self.base}api/status?token={self.token}", timeout=2).read()
-                return
             except (urllib.error.URLError, OSError):
                 if stop is not None:
                     stop.sleep(0.2)
                 else:
                     time.sleep(0.2)
+                continue
+            if self.static:
+                self._wait_for_static_pages(stop)
+            return
         raise ServeError(f"the Jupyter server did not answer within {timeout:.0f}s:\n{self.log_tail()}")
+
+    def _wait_for_static_pages(self, stop: StopRequest | None) -> None:
+        """Each static notebook's first run: its page answers once it is done (or failed)."""
+        for notebook in self.notebooks:
+            print(f"Running {notebook} once for its static page...", flush=True)
+            url = f"{self.base}sse-widgets/dashboard/{urllib.request.pathname2url(notebook)}"
+            request = urllib.request.Request(url, headers={"Authorization": f"token {self.token}"})
+            while True:
+                if stop is not None and stop.requested:
+                    raise Interrupted()
+                try:
+                    # Long: the request waits for the run, which a cell may make long.
+                    urllib.request.urlopen(request, timeout=30).read()
+                    break
+                except urllib.error.HTTPError as exc:
+                    detail = exc.read().decode(errors="replace")
+                    raise ServeError(f"{notebook} could not be rendered (HTTP {exc.code}):\n{detail}") from None
+                except (urllib.error.URLError, OSError):
+                    if not self.child or not self.child.alive():
+                        raise ServeError(f"the Jupyter server stopped:\n{self.log_tail()}") from None
 
     def log_tail(self, lines: int = 30) -> str:
         try:

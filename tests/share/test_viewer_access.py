@@ -312,10 +312,20 @@ def test_links_survive_a_restart_with_the_same_secret_and_die_with_a_rotation(
 
 # --- every route the server registers -------------------------------------------------
 
-# Handlers a viewer's request may pass the identity step on, and when.
-def viewer_may(handler: str, method: str, path: str, own_kernel: str) -> bool:
+# Handlers a viewer's request may pass the identity step on, and when (``path`` with its
+# query; ``own_kernel`` None on a static dashboard, which has none).
+def viewer_may(handler: str, method: str, path: str, own_kernel: str | None) -> bool:
+    path, _, query = path.partition("?")
     if handler.endswith(("FileFindHandler", "ThemesHandler")):
         return method == "GET"
+    if handler == "sse_widgets.server.static.StaticDashboardHandler":
+        # The grant's notebooks, and the index (which lists only those).
+        return method == "GET" and path in (f"/sse-widgets/dashboard/{NOTEBOOK}", "/sse-widgets/dashboard/")
+    if handler == "sse_widgets.server.static.DashboardTicketHandler":
+        return method == "GET" and urllib.parse.parse_qs(query).get("notebook") == [NOTEBOOK]
+    if own_kernel is None:
+        return handler in ("sse_widgets.server.handlers.StreamHandler",
+                           "sse_widgets.server.handlers.ChannelEventsHandler")
     if handler == "voila.tornado.handler.TornadoVoilaHandler":
         return method == "GET" and path == f"/voila/render/{NOTEBOOK}"
     if handler in ("jupyter_server.services.kernels.websocket.KernelWebsocketHandler",
@@ -380,6 +390,27 @@ def sample_paths(regex: str, kernels: list[str]) -> list[str]:
 
 def test_a_viewer_reaches_only_the_routes_that_serve_viewing(
         viewer: dict[str, Any], served: Served, owner_kernel: str) -> None:
+    walk_every_route(served, viewer["cookie"], viewer["kernel"], owner_kernel)
+
+
+def test_a_static_dashboard_viewer_reaches_only_its_page_its_tickets_and_streams(
+        browser: Any, data_dir: Path) -> None:
+    static = Served("--share-secret", SECRET, "--static", data_dir=data_dir)
+    page = WidgetPage(browser)
+    try:
+        page.page.goto(static.share)
+        page.wait(LIVE, timeout=120_000)
+        cookie = next(c for c in page.context.cookies() if c["name"].startswith("sse-widgets-viewer"))
+        page.close()
+        # No kernel of the viewer's (there is none): a made-up id stands for other kernels.
+        walk_every_route(static, f"{cookie['name']}={cookie['value']}", None, str(uuid.uuid4()))
+    finally:
+        static.stop()
+
+
+def walk_every_route(served: Served, cookie: str, own_kernel: str | None, other_kernel: str) -> None:
+    """Ask every route the server registers, as the viewer with ``cookie``, and compare
+    what passed the viewer rule with ``viewer_may``."""
     config = next(re.search(r"--config=(\S+)", p.cmd).group(1)  # type: ignore[union-attr]
                   for p in served.command.record().values() if "--config=" in p.cmd)
     table = subprocess.run(
@@ -394,13 +425,20 @@ def test_a_viewer_reaches_only_the_routes_that_serve_viewing(
     for route in routes:
         if route["handler"] == "voila.tornado.handler.TornadoVoilaHandler":
             paths = [f"/voila/render/{NOTEBOOK}", "/voila/render/quickstart.ipynb"]
+        elif route["handler"] == "sse_widgets.server.static.StaticDashboardHandler":
+            paths = [f"/sse-widgets/dashboard/{NOTEBOOK}", "/sse-widgets/dashboard/quickstart.ipynb",
+                     "/sse-widgets/dashboard/"]
+        elif route["handler"] == "sse_widgets.server.static.DashboardTicketHandler":
+            paths = [f"/sse-widgets/api/dashboard-ticket?notebook={NOTEBOOK}",
+                     "/sse-widgets/api/dashboard-ticket?notebook=quickstart.ipynb",
+                     "/sse-widgets/api/dashboard-ticket"]
         else:
-            paths = sample_paths(route["regex"], [viewer["kernel"], owner_kernel])
+            paths = sample_paths(route["regex"], [k for k in (own_kernel, other_kernel) if k])
         assert paths, f"no sample path for {route}"
         for path, method in product(paths, ("GET", "POST")):
             if path.endswith("/stream") and method == "GET":
                 path += "?channel=*"  # no ticket: refused by the ticket check, not the viewer rule
-            as_viewer = served.request(method, path, cookie=viewer["cookie"], timeout=15)
+            as_viewer = served.request(method, path, cookie=cookie, timeout=15)
             walked += 1
             if as_viewer[0] == 0:
                 # Some handlers never answer an error (jupyterlab_server's LicensesHandler
@@ -409,7 +447,7 @@ def test_a_viewer_reaches_only_the_routes_that_serve_viewing(
                 if served.request(method, path, timeout=15)[0] != 0:
                     problems.append((route["handler"], method, path, "no answer to the viewer only"))
             elif route["jupyter"]:
-                expected = viewer_may(route["handler"], method, path.split("?")[0], viewer["kernel"])
+                expected = viewer_may(route["handler"], method, path, own_kernel)
                 # 405: Tornado refused the method before any handler code ran.
                 if refused(as_viewer) == expected and not (as_viewer[0] == 405 and not expected):
                     problems.append((route["handler"], method, path, as_viewer[:2]))

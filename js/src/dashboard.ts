@@ -5,6 +5,7 @@
 
 import "./style.css";
 import { getRegistry } from "./stream";
+import { installSharedClient } from "./shared";
 import { Model, h, stateLabel } from "./widget";
 
 export default {
@@ -20,6 +21,7 @@ export default {
     };
     showTitle();
     model.on("change:title", showTitle);
+    installSharedClient();
     const registry = getRegistry();
     const show = () => {
       const { state, transports } = registry.summary();

@@ -20,7 +20,15 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..protocol import MAX_DATA_DEPTH, ProtocolError, check_channel, check_type, data_depth_error
+from ..protocol import (
+    MAX_DATA_DEPTH,
+    ProtocolError,
+    check_channel,
+    check_pattern,
+    check_type,
+    covers,
+    data_depth_error,
+)
 from .backend import Backend, ChannelInfo, Replay
 from .encoding import encode_comment, encode_event
 from .event import Cursor, Draft, Event
@@ -336,13 +344,15 @@ class Hub:
         sink: Sink,
         cursor: str | None = None,
         since: Iterable[str] = (),
+        browser: str | None = None,
     ) -> Subscriber:
         """Open a stream: retained events after ``cursor``, then live ones, no gap, no repeat.
 
         ``cursor`` is an event id, ``"0"`` for everything retained, or None for live only;
         channels matching a ``since`` pattern replay from their oldest retained event. If
         the cursor is from another epoch, or events after it were dropped, a ``reset``
-        event comes first and then everything retained.
+        event comes first and then everything retained. ``browser`` names the browser the
+        stream is for, so that :meth:`viewers` counts browsers rather than streams.
         """
         wanted = ChannelSet(channels)
         if not wanted:
@@ -353,7 +363,7 @@ class Hub:
             raise HubClosed("the hub is shutting down")
         if self._subscriber_count >= self.max_subscribers:
             raise HubFull(f"{self.max_subscribers} streams are open, the most allowed")
-        subscriber = Subscriber(wanted, sink)
+        subscriber = Subscriber(wanted, sink, browser)
         delivered_at_open = self._last_delivered
         self._add(subscriber)
         try:
@@ -457,9 +467,40 @@ class Hub:
                 "subscribers": sum(
                     len(g.subscribers) for g in self._groups.values() if g.channels.matches(info.name)
                 ),
+                "browsers": self._browsers(
+                    g for g in self._groups.values() if g.channels.matches(info.name)
+                ),
             }
             for info in infos
         ]
+
+    @staticmethod
+    def _browsers(groups: Iterable[_Group]) -> int:
+        """Distinct browsers among the groups' streams; a stream that names none counts alone."""
+        named: set[str] = set()
+        unnamed = 0
+        for group in groups:
+            for subscriber in group.subscribers:
+                if subscriber.browser is None:
+                    unnamed += 1
+                else:
+                    named.add(subscriber.browser)
+        return len(named) + unnamed
+
+    def viewers(self, pattern: str) -> int:
+        """How many browsers watch ``pattern``: a channel name, or a ``*`` pattern.
+
+        A stream watches a channel name its patterns match; it watches a ``*`` pattern when
+        it asked for that very pattern, or for one that covers it or that it covers
+        (``train/*`` is watched by a stream of ``train/loss`` and by one of ``*``).
+        """
+        wanted = check_pattern(pattern)
+        if "*" not in wanted:
+            return self._browsers(g for g in self._groups.values() if g.channels.matches(wanted))
+        return self._browsers(
+            g for g in self._groups.values()
+            if any(covers(wanted, p) or covers(p, wanted) for p in g.channels.patterns)
+        )
 
     async def history(self, channel: str, after: str | None = None, limit: int = 1000) -> Replay:
         """One channel's retained events after ``after`` (an id, or None for all), oldest first."""
@@ -491,6 +532,7 @@ class Hub:
         """Counters: streams, events published, deliveries, slow streams cut, history."""
         return {
             "subscribers": self._subscriber_count,
+            "browsers": self._browsers(self._groups.values()),
             "subscriber_groups": len(self._groups),
             "published": self._published,
             "deliveries": self._deliveries,

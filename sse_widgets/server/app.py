@@ -12,14 +12,26 @@ from traitlets import Enum, Float, Int, Unicode, default
 
 from ..hub import Backend, Hub, MemoryBackend
 from ..hub.backend import UnavailableBackend
-from ..protocol import API_PREFIX, KEY_ENV, LEGACY_TICKET_PARAM, TICKET_PARAM, URL_ENV
+from ..protocol import (
+    API_PREFIX,
+    KEY_ENV,
+    LEGACY_TICKET_PARAM,
+    STATIC_PREFIX,
+    TICKET_PARAM,
+    URL_ENV,
+)
 from .handlers import (
+    AssetHandler,
     ChannelEventsHandler,
     ChannelHandler,
     ChannelsHandler,
     PublishHandler,
     StreamHandler,
+    ViewersHandler,
 )
+
+#: The built browser code (js/ → sse_widgets/static).
+STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static")
 
 _ANY_ADDRESS = {"", "0.0.0.0", "*", "localhost", "::"}
 #: How long stop_extension waits for the hub to close before letting the server go on.
@@ -171,8 +183,10 @@ class SSEWidgetsApp(ExtensionApp):
                 (api + "stream", StreamHandler),
                 (api + "publish", PublishHandler),
                 (api + "channels", ChannelsHandler),
+                (api + "viewers", ViewersHandler),
                 (api + "channels/(?P<name>.+)/events", ChannelEventsHandler),
                 (api + "channels/(?P<name>.+)", ChannelHandler),
+                ("/" + STATIC_PREFIX + "(.*)", AssetHandler, {"path": STATIC_DIR}),
             ]
         )
 

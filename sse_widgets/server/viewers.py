@@ -103,13 +103,15 @@ def viewer_refusal(handler: web.RequestHandler, viewer: ViewerUser) -> str | Non
     from jupyter_server.services.kernels.handlers import KernelHandler
     from jupyter_server.services.kernels.websocket import KernelWebsocketHandler
 
-    from .handlers import ChannelEventsHandler, StreamHandler
+    from .handlers import ChannelEventsHandler, StreamHandler, ViewersHandler
 
     method = handler.request.method
-    if isinstance(handler, (StreamHandler, ChannelEventsHandler)):
+    if isinstance(handler, (StreamHandler, ChannelEventsHandler, ViewersHandler)):
         return None  # tickets decide which channels (the authorizer grants viewers none)
     if isinstance(handler, FileFindHandler) and method in ("GET", "HEAD"):
-        return None  # Jupyter's, Voila's and extensions' static assets, never user files
+        # Jupyter's, Voila's and extensions' static assets (ours: the stream worker and the
+        # public client, handlers.AssetHandler), never user files.
+        return None
     # The page's kernel: its model (Voila's page reads it before connecting) and websocket.
     if isinstance(handler, KernelWebsocketHandler) or (
         isinstance(handler, KernelHandler) and method == "GET"

@@ -312,7 +312,7 @@ def test_links_survive_a_restart_with_the_same_secret_and_die_with_a_rotation(
 
 # Handlers a viewer's request may pass the identity step on, and when.
 def viewer_may(handler: str, method: str, path: str, own_kernel: str) -> bool:
-    if handler.endswith(("FileFindHandler", "ThemesHandler")):
+    if handler.endswith(("FileFindHandler", "ThemesHandler")) or handler == "sse_widgets.server.handlers.AssetHandler":
         return method == "GET"
     if handler == "voila.tornado.handler.TornadoVoilaHandler":
         return method == "GET" and path == f"/voila/render/{NOTEBOOK}"
@@ -322,7 +322,8 @@ def viewer_may(handler: str, method: str, path: str, own_kernel: str) -> bool:
     if handler == "jupyter_server.services.kernels.handlers.KernelHandler":
         return method == "GET" and own_kernel in path
     return handler in ("sse_widgets.server.handlers.StreamHandler",
-                       "sse_widgets.server.handlers.ChannelEventsHandler")
+                       "sse_widgets.server.handlers.ChannelEventsHandler",
+                       "sse_widgets.server.handlers.ViewersHandler")
 
 
 _PATH_GROUP = r"(?P<path>(?:(?:/[^/]+)+|/?))"

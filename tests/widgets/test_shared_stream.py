@@ -1,0 +1,138 @@
+"""One stream per browser, not per tab: the widgets' and the public client's pages in real
+Chromium share one EventSource per server (a SharedWorker; else a Web Locks leader tab;
+else one per tab), against a real Jupyter server.
+
+The server's own count (``GET sse-widgets/api/channels`` stats with the owner's token) is
+what the tests assert on: streams open, and browsers watching.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from browser_support import chromium, require_built_js
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# A plain page served by the same Jupyter, using the public module. `MODE` forces a mode.
+PLAIN_PAGE = """<!doctype html>
+<html><body><pre id="log"></pre>
+<script>MODE</script>
+<script type="module">
+import { subscribe, SSEClient } from "BASEsse-widgets/static/sse-client.js";
+window.received = [];
+window.states = [];
+const params = new URLSearchParams(location.search);
+window.sub = subscribe({
+  channels: params.getAll("channel"),
+  baseUrl: "BASE",
+  onEvent: (e) => { window.received.push(e); },
+  onState: (s) => { window.states.push(s); },
+});
+window.client = new SSEClient({ baseUrl: "BASE" });
+</script></body></html>
+"""
+
+MODES = {"worker": "", "leader": 'globalThis.__sseWidgetsStreamMode = "leader";',
+         "tab": 'globalThis.__sseWidgetsStreamMode = "tab";'}
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: Any) -> Iterator[Any]:
+    """A server that also serves plain pages from a folder (``{base}static/<page>``): pages
+    under ``files/`` are sandboxed (an opaque origin: no worker, no cookies)."""
+    from servers import JupyterServer
+
+    pages = tmp_path_factory.mktemp("pages")
+    server = JupyterServer(config={"ServerApp": {"extra_static_paths": [str(pages)]}})
+    server.pages = pages  # type: ignore[attr-defined]
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require_built_js()
+    with chromium() as launched:
+        yield launched
+
+
+def publish(server: Any, events: Any) -> list[str]:
+    request = urllib.request.Request(
+        server.url + "sse-widgets/api/publish", data=json.dumps(events).encode(), method="POST",
+        headers={"X-SSE-Widgets-Key": server.key, "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return list(json.load(response)["ids"])
+
+
+def stats(server: Any) -> dict[str, Any]:
+    return dict(server.api("GET", "sse-widgets/api/channels")["stats"])
+
+
+def wait_for(server: Any, page: Any, predicate: Any, what: str) -> None:
+    """Wait (in the page's event loop, so the browser keeps running) until ``predicate()``."""
+    for _ in range(300):
+        if predicate():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"timed out waiting for {what}: {stats(server)}")
+
+
+def plain_pages(server: Any, context: Any, channel: str, count: int, mode: str = "worker") -> list[Any]:
+    name = f"plain-{mode}.html"
+    html = PLAIN_PAGE.replace("BASE", server.base_url).replace("MODE", MODES[mode])
+    (server.pages / name).write_text(html)
+    pages = []
+    for _ in range(count):
+        page = context.new_page()
+        if not pages:
+            page.goto(f"{server.url}api/status?token={server.token}")  # the login cookie
+        page.goto(f"{server.url}static/{name}?channel={channel}")
+        pages.append(page)
+    return pages
+
+
+RECEIVED = "(n) => window.received && window.received.length >= n"
+
+
+def test_public_module_pages_of_one_browser_share_one_stream(browser: Any, live_server: Any) -> None:
+    p = f"t{uuid.uuid4().hex[:6]}"
+    publish(live_server, [{"channel": f"{p}/a", "type": "m", "data": {"i": i}} for i in range(3)])
+    context = browser.new_context()
+    other = browser.new_context()
+    try:
+        pages = plain_pages(live_server, context, f"{p}/*", 8)
+        for page in pages:
+            page.wait_for_function(RECEIVED, arg=3, timeout=30_000)
+        assert {page.evaluate("() => globalThis.__sseWidgets.mode") for page in pages} == {"worker"}
+        # Eight tabs, more than the browser's six connections per host: one stream.
+        wait_for(live_server, pages[0], lambda: stats(live_server)["subscribers"] == 1, "one stream")
+        assert stats(live_server)["browsers"] == 1
+        publish(live_server, {"channel": f"{p}/b", "type": "m", "data": {"i": 3}})
+        for page in pages:
+            page.wait_for_function(RECEIVED, arg=4, timeout=30_000)
+            got = page.evaluate("() => window.received.map(e => e.data.i)")
+            assert got == [0, 1, 2, 3]
+        # A second browser (context): a second stream, and a second browser watching.
+        second = plain_pages(live_server, other, f"{p}/*", 2)
+        for page in second:
+            page.wait_for_function(RECEIVED, arg=4, timeout=30_000)
+        wait_for(live_server, pages[0], lambda: stats(live_server)["subscribers"] == 2, "two streams")
+        channels = {c["name"]: c for c in live_server.api("GET", "sse-widgets/api/channels")["channels"]}
+        assert channels[f"{p}/b"]["browsers"] == 2
+        assert channels[f"{p}/b"]["subscribers"] == 2
+        # Every tab of the first browser gone: its worker closes its stream.
+        context.close()
+        wait_for(live_server, second[0], lambda: stats(live_server)["subscribers"] == 1, "one stream left")
+        assert stats(live_server)["browsers"] == 1
+    finally:
+        context.close()
+        other.close()

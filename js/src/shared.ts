@@ -179,7 +179,8 @@ export class SharedClient implements StreamClient {
   private setMode(mode: StreamMode): void {
     this.mode = mode;
     getRegistry().mode = mode;
-    getRegistry().changed();
+    // Later: the dashboard header's listener reads the registry, which may be making us.
+    queueMicrotask(() => getRegistry().changed());
   }
 
   private useWorker(): void {

@@ -136,3 +136,106 @@ def test_public_module_pages_of_one_browser_share_one_stream(browser: Any, live_
     finally:
         context.close()
         other.close()
+
+
+# --- widgets: Voilà dashboards and Notebook 7 notebooks in one browser -------------------
+
+# A chart following `channel` holds `count` points (and says how it streams).
+CHART = """([channel, count]) => [...(globalThis.__sseWidgets?.stores?.values() ?? [])]
+  .some(s => s.kind === 'chart' && s.channels.includes(channel) && s.count >= count && s.state === 'live')"""
+CHART_X = """(channel) => [...globalThis.__sseWidgets.stores.values()]
+  .find(s => s.kind === 'chart' && s.channels.includes(channel)).snapshot().x"""
+
+VOILA_TABS = 5
+NOTEBOOK_TABS = 2  # with the Voilà tabs, more tabs than the browser's six connections
+
+
+def dashboard_notebook(server: Any, name: str, channel: str) -> None:
+    from test_browser import notebook
+
+    (server.root_dir / name).write_text(notebook(
+        f'import sse_widgets as sw\nsw.Dashboard([sw.LiveChart("{channel}", title="load")], title="dash")'))
+
+
+def open_voila(context: Any, server: Any, name: str, channel: str, count: int) -> Any:
+    page = context.new_page()
+    page.goto(f"{server.url}voila/render/{name}")
+    page.wait_for_function(CHART, arg=[channel, count], timeout=120_000)
+    return page
+
+
+def point(server: Any, channel: str, x: int) -> None:
+    publish(server, {"channel": channel, "type": "metric", "data": {"x": x, "values": {"v": x}}})
+
+
+def login(context: Any, server: Any) -> None:
+    page = context.new_page()
+    page.goto(f"{server.url}api/status?token={server.token}")
+    page.close()
+
+
+def test_dashboards_and_notebooks_in_many_tabs_share_one_stream_per_browser(
+    browser: Any, live_server: Any
+) -> None:
+    from test_browser import CELLS, Page
+
+    p = f"t{uuid.uuid4().hex[:6]}"
+    channel = f"{p}/load"
+    dashboard_notebook(live_server, f"{p}.ipynb", channel)
+    for x in range(3):
+        point(live_server, channel, x)
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    other = browser.new_context()
+    try:
+        login(context, live_server)
+        tabs = [open_voila(context, live_server, f"{p}.ipynb", channel, 3) for _ in range(VOILA_TABS)]
+        notebooks = []
+        for i in range(NOTEBOOK_TABS):
+            name = f"{p}-nb{i}.ipynb"
+            (live_server.root_dir / name).write_text(__import__("test_browser").notebook(
+                f'import sse_widgets as sw\nsw.LiveChart("{channel}", title="nb")'))
+            tab = Page.__new__(Page)
+            tab.server, tab.ui, tab.name, tab.context = live_server, "notebook", name, context
+            tab.page, tab.dialogs, tab.errors = context.new_page(), [], []
+            tab.open()
+            tab.run_cell(0)
+            tab.page.wait_for_function(CHART, arg=[channel, 3], timeout=60_000)
+            notebooks.append(tab)
+        every = tabs + [n.page for n in notebooks]
+        assert {t.evaluate("() => globalThis.__sseWidgets.mode") for t in every} == {"worker"}
+        wait_for(live_server, every[0], lambda: stats(live_server)["subscribers"] == 1, "one stream")
+        assert stats(live_server)["browsers"] == 1
+
+        # Saving works in each notebook: its requests are not stuck behind streams.
+        for tab in notebooks:
+            path = live_server.root_dir / tab.name
+            tab.page.locator(CELLS).first.click()
+            tab.page.keyboard.press("Control+s")
+            wait_for(live_server, tab.page,
+                     lambda: "application/vnd.jupyter.widget-view+json" in path.read_text(), f"{tab.name} saved")
+
+        point(live_server, channel, 3)
+        for tab in every:
+            tab.wait_for_function(CHART, arg=[channel, 4], timeout=30_000)
+            assert tab.evaluate(CHART_X, channel) == [0, 1, 2, 3]
+
+        # A second browser: a second stream.
+        login(other, live_server)
+        second = open_voila(other, live_server, f"{p}.ipynb", channel, 4)
+        wait_for(live_server, second, lambda: stats(live_server)["subscribers"] == 2, "two streams")
+        assert stats(live_server)["browsers"] == 2
+
+        # The tab that made the worker closes: the others go on, no gap, no duplicate.
+        tabs[0].close()
+        point(live_server, channel, 4)
+        for tab in every[1:]:
+            tab.wait_for_function(CHART, arg=[channel, 5], timeout=30_000)
+            assert tab.evaluate(CHART_X, channel) == [0, 1, 2, 3, 4]
+        # A reload gets its history (a new Voilà kernel, new widgets), on the same stream.
+        tabs[1].reload()
+        tabs[1].wait_for_function(CHART, arg=[channel, 5], timeout=120_000)
+        assert tabs[1].evaluate(CHART_X, channel) == [0, 1, 2, 3, 4]
+        wait_for(live_server, second, lambda: stats(live_server)["subscribers"] == 2, "still two streams")
+    finally:
+        context.close()
+        other.close()

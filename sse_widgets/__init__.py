@@ -22,6 +22,7 @@ from .publisher import (
     ticket,
     tqdm,
     trange,
+    viewers,
 )
 
 __version__ = "0.1.0"
@@ -56,6 +57,7 @@ __all__ = [
     "ticket",
     "tqdm",
     "trange",
+    "viewers",
 ]
 
 

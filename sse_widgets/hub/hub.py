@@ -487,20 +487,24 @@ class Hub:
                     named.add(subscriber.browser)
         return len(named) + unnamed
 
-    def viewers(self, pattern: str) -> int:
-        """How many browsers watch ``pattern``: a channel name, or a ``*`` pattern.
+    def viewers(self, pattern: str | Iterable[str]) -> int:
+        """How many browsers watch ``pattern`` (a channel name or ``*`` pattern), or any of several.
 
         A stream watches a channel name its patterns match; it watches a ``*`` pattern when
         it asked for that very pattern, or for one that covers it or that it covers
         (``train/*`` is watched by a stream of ``train/loss`` and by one of ``*``).
         """
-        wanted = check_pattern(pattern)
-        if "*" not in wanted:
-            return self._browsers(g for g in self._groups.values() if g.channels.matches(wanted))
-        return self._browsers(
-            g for g in self._groups.values()
-            if any(covers(wanted, p) or covers(p, wanted) for p in g.channels.patterns)
-        )
+        wanted = [check_pattern(p) for p in ([pattern] if isinstance(pattern, str) else pattern)]
+
+        def watches(group: _Group) -> bool:
+            for one in wanted:
+                if "*" not in one and group.channels.matches(one):
+                    return True
+                if "*" in one and any(covers(one, p) or covers(p, one) for p in group.channels.patterns):
+                    return True
+            return False
+
+        return self._browsers(g for g in self._groups.values() if watches(g))
 
     async def history(self, channel: str, after: str | None = None, limit: int = 1000) -> Replay:
         """One channel's retained events after ``after`` (an id, or None for all), oldest first."""

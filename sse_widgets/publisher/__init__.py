@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .api import ConnectionInfo, connect, connection_info, flush, ticket
+from .api import ConnectionInfo, connect, connection_info, flush, ticket, viewers
 from .events import metric, notify, publish
 from .progress import progress, tqdm, trange
 from .transport import FlushReport
@@ -20,4 +20,5 @@ __all__ = [
     "ticket",
     "tqdm",
     "trange",
+    "viewers",
 ]

@@ -23,7 +23,6 @@ from ..protocol import (
     TICKET_PARAM,
     ProtocolError,
     check_browser_id,
-    check_pattern,
     check_ticket_jar,
     covers,
     scrub_tickets,
@@ -222,7 +221,8 @@ class ChannelsHandler(BaseHandler):
 
 
 class ViewersHandler(BaseHandler):
-    """``GET .../viewers?channel=P``: how many browsers watch ``P`` (a name or ``*`` pattern).
+    """``GET .../viewers?channel=P``: how many browsers watch ``P`` (a name or ``*`` pattern;
+    ``channel`` repeatable: the browsers that watch any).
 
     Readable by whoever may read ``P`` (Jupyter auth, tickets that cover it, as the stream)
     and by the publish key, so that a kernel's ``sw.viewers`` and a dashboard's header in
@@ -232,17 +232,17 @@ class ViewersHandler(BaseHandler):
 
     @allow_unauthenticated
     async def get(self) -> None:
-        pattern = self.get_argument("channel", None)
-        if pattern is None:
-            self.fail(400, "name the channel: ?channel=NAME (* allowed)")
+        asked = self.get_arguments("channel")
+        if not asked:
+            self.fail(400, "name the channel: ?channel=NAME (repeatable, * allowed)")
         try:
-            check_pattern(pattern)
+            patterns = ChannelSet(asked).patterns  # valid, bounded, deduplicated
         except ProtocolError as exc:
             self.fail(400, str(exc))
         if not self.has_valid_key():
-            self.require_read([pattern])
+            self.require_read(list(patterns))
         self.set_header("Cache-Control", "no-store")
-        self.finish({"channel": pattern, "browsers": self.app.hub.viewers(pattern)})
+        self.finish({"channels": list(patterns), "browsers": self.app.hub.viewers(patterns)})
 
 
 class AssetHandler(FileFindHandler):

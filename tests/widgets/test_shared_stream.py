@@ -73,6 +73,19 @@ def publish(server: Any, events: Any) -> list[str]:
         return list(json.load(response)["ids"])
 
 
+def viewers(server: Any, pattern: str) -> int:
+    """``sw.viewers`` as a kernel of that server would call it."""
+    import subprocess
+    import sys
+
+    code = f"import sse_widgets as sw; print(sw.viewers({pattern!r}))"
+    env = {**server.process_env, **server.env}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout)
+
+
 def stats(server: Any) -> dict[str, Any]:
     return dict(server.api("GET", "sse-widgets/api/channels")["stats"])
 
@@ -138,6 +151,46 @@ def test_public_module_pages_of_one_browser_share_one_stream(browser: Any, live_
         other.close()
 
 
+@pytest.mark.parametrize("mode", ["leader", "tab"])
+def test_fallbacks_stream_to_every_tab_and_the_leader_hands_over(
+    browser: Any, live_server: Any, mode: str
+) -> None:
+    """No SharedWorker in the page: a Web Locks leader tab hosts the stream for the others;
+    with that forced off too, every tab has its own (as before)."""
+    p = f"t{uuid.uuid4().hex[:6]}"
+    publish(live_server, [{"channel": f"{p}/a", "type": "m", "data": {"i": i}} for i in range(3)])
+    context = browser.new_context()
+    context.add_init_script("delete window.SharedWorker")
+    try:
+        pages = plain_pages(live_server, context, f"{p}/*", 3, mode)
+        for page in pages:
+            page.wait_for_function(RECEIVED, arg=3, timeout=30_000)
+        modes = sorted(page.evaluate("() => globalThis.__sseWidgets.mode") for page in pages)
+        streams = 1 if mode == "leader" else 3
+        assert modes == (["follower", "follower", "leader"] if mode == "leader" else ["tab"] * 3)
+        wait_for(live_server, pages[0], lambda: stats(live_server)["subscribers"] == streams, f"{streams} streams")
+        assert stats(live_server)["browsers"] == 1
+        # The leader (or any tab) goes: the others keep receiving, no gap, no duplicate.
+        leader = next(page for page in pages if page.evaluate("() => globalThis.__sseWidgets.mode") in ("leader", "tab"))
+        leader.close()
+        rest = [page for page in pages if page is not leader]
+        publish(live_server, {"channel": f"{p}/b", "type": "m", "data": {"i": 3}})
+        for page in rest:
+            page.wait_for_function(RECEIVED, arg=4, timeout=30_000)
+        if mode == "leader":
+            assert sorted(page.evaluate("() => globalThis.__sseWidgets.mode") for page in rest) == ["follower", "leader"]
+        publish(live_server, {"channel": f"{p}/b", "type": "m", "data": {"i": 4}})
+        publish(live_server, {"channel": f"{p}/b", "type": "m", "data": {"i": 5}})
+        for page in rest:
+            # A duplicate or a gap would be in the list by the time the last event came.
+            page.wait_for_function("() => window.received.some(e => e.data.i === 5)", timeout=30_000)
+            assert page.evaluate("() => window.received.map(e => e.data.i)") == [0, 1, 2, 3, 4, 5]
+        wait_for(live_server, rest[0], lambda: stats(live_server)["subscribers"] == streams - (mode == "tab"),
+                 "the streams left")
+    finally:
+        context.close()
+
+
 # --- widgets: Voilà dashboards and Notebook 7 notebooks in one browser -------------------
 
 # A chart following `channel` holds `count` points (and says how it streams).
@@ -146,6 +199,7 @@ CHART = """([channel, count]) => [...(globalThis.__sseWidgets?.stores?.values() 
 CHART_X = """(channel) => [...globalThis.__sseWidgets.stores.values()]
   .find(s => s.kind === 'chart' && s.channels.includes(channel)).snapshot().x"""
 
+WATCHING = "(n) => document.querySelector('.sse-watching')?.dataset.count === String(n)"
 VOILA_TABS = 5
 NOTEBOOK_TABS = 2  # with the Voilà tabs, more tabs than the browser's six connections
 
@@ -224,6 +278,11 @@ def test_dashboards_and_notebooks_in_many_tabs_share_one_stream_per_browser(
         second = open_voila(other, live_server, f"{p}.ipynb", channel, 4)
         wait_for(live_server, second, lambda: stats(live_server)["subscribers"] == 2, "two streams")
         assert stats(live_server)["browsers"] == 2
+        # Who is watching: browsers, not tabs, in the header and from the kernel's side.
+        tabs[1].wait_for_function(WATCHING, arg=2, timeout=30_000)
+        assert tabs[1].locator(".sse-watching").inner_text() == "2 watching"
+        assert viewers(live_server, channel) == 2
+        assert viewers(live_server, f"{p}/*") == 2
 
         # The tab that made the worker closes: the others go on, no gap, no duplicate.
         tabs[0].close()

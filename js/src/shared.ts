@@ -120,6 +120,7 @@ export class SharedClient implements StreamClient {
   private hostLinks = new Map<string, TabLink>();
   private resignLeader: (() => void) | null = null;
   private lockHeld = false;
+  private infoWaiters = new Map<number, (info: any) => void>();
 
   constructor(baseUrl: string) {
     this.baseUrl = baseUrl;
@@ -167,6 +168,23 @@ export class SharedClient implements StreamClient {
     this.listeners.add(listener);
     listener(this.state);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Where the stream is and what it holds (a test and debugging hook): the mode, the
+   * host's tabs and subscriptions, and the URLs of its EventSources (tickets are in
+   * cookies or scrubbed: `auth_ticket` values are not included).
+   */
+  info(): Promise<{ mode: StreamMode; tabs?: number; subscriptions?: number; urls: string[] }> {
+    const scrub = (url: string) => url.replace(/(auth_ticket|ticket)=[^&]*/g, "$1=[secret]");
+    const here = () => ({ mode: this.mode, urls: [...getRegistry().eventSources].map((s) => scrub(s.url)) });
+    const worker = this.worker;
+    if (this.mode !== "worker" || worker === null || !this.welcomed) return Promise.resolve(here());
+    return new Promise((resolve) => {
+      const req = this.nextSid++;
+      this.infoWaiters.set(req, (info) => resolve({ ...info, mode: "worker", urls: info.urls.map(scrub) }));
+      worker.port.postMessage({ kind: "info", req });
+    });
   }
 
   retryNow(): void {
@@ -358,6 +376,12 @@ export class SharedClient implements StreamClient {
         return;
       case "again":
         return this.hello();
+      case "info": {
+        const waiter = this.infoWaiters.get(message.req);
+        this.infoWaiters.delete(message.req);
+        waiter?.(message);
+        return;
+      }
       case "cookies": {
         const jar = storeTicketCookies(
           { baseUrl: message.baseUrl, channels: [], cursor: null, since: [], tickets: message.tickets },

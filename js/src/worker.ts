@@ -24,6 +24,7 @@ scope.onconnect = (event: MessageEvent) => {
         subscriptions: host.subscriptionCount,
         eventSources: registry.eventSources.size,
         eventSourcesCreated: registry.eventSourcesCreated,
+        urls: [...registry.eventSources].map((source) => source.url),
       });
       return;
     }

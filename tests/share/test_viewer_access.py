@@ -109,7 +109,9 @@ def viewer(browser: Any, served: Served) -> Iterator[dict[str, Any]]:
     try:
         page.page.goto(served.share)
         page.wait(LIVE, timeout=90_000)
-        cookies = page.context.cookies()
+        # Besides the stream's ticket cookies (the page stores them for the browser's
+        # shared stream), the viewer cookie is the only one.
+        cookies = [c for c in page.context.cookies() if not c["name"].startswith("sse-widgets-ticket-")]
         assert [c["name"] for c in cookies] == [f"sse-widgets-viewer-127-0-0-1-{served.port}"]
         assert cookies[0]["httpOnly"] and cookies[0]["sameSite"] == "Lax"
         kernels = {m.group(1) for url in sockets if (m := re.search(r"/api/kernels/([\w-]+)/channels", url))}

@@ -105,6 +105,8 @@ export class SharedClient implements StreamClient {
   private remoteCursor: string | null = null;
   unavailable = false;
   mode: StreamMode = "tab";
+  /** Times the host did not know this tab and it joined again (a test hook: 0 unless a host restarted). */
+  rejoins = 0;
   private subs = new Map<number, RemoteSub>();
   private nextSid = 1;
   private listeners = new Set<(state: ConnState) => void>();
@@ -120,6 +122,8 @@ export class SharedClient implements StreamClient {
   private hostLinks = new Map<string, TabLink>();
   private resignLeader: (() => void) | null = null;
   private lockHeld = false;
+  private lockGranted = false;
+  private helloPending = false;
   private infoWaiters = new Map<number, (info: any) => void>();
 
   constructor(baseUrl: string) {
@@ -323,24 +327,34 @@ export class SharedClient implements StreamClient {
   private hello(): void {
     if (this.send === null) return;
     this.welcomed = false;
-    this.send({
-      kind: "hello",
-      tab: this.tabId,
-      baseUrl: this.baseUrl,
-      browser: getRegistry().browserId,
-      lock: this.tabLock(),
-    });
+    const lock = this.tabLock();
+    // Only once this tab holds its lock: a host that asked for it first would be granted
+    // it at once and take this tab for gone.
+    if (lock !== undefined && !this.lockGranted) {
+      this.helloPending = true;
+      return;
+    }
+    this.send({ kind: "hello", tab: this.tabId, baseUrl: this.baseUrl, browser: getRegistry().browserId, lock });
     for (const sub of this.subs.values()) this.join(sub);
   }
 
-  /** In worker mode: a Web Lock held while this tab lives, for the worker to wait on. */
+  /** A Web Lock held while this tab lives, which the host waits on to learn it is gone. */
   private tabLock(): string | undefined {
     const locks: LockManager | undefined = (globalThis as any).navigator?.locks;
     if (!locks) return undefined;
     const name = `sse-widgets-tab ${this.tabId}`;
     if (!this.lockHeld) {
       this.lockHeld = true;
-      locks.request(name, () => new Promise<void>(() => undefined)).catch(() => undefined);
+      locks
+        .request(name, () => {
+          this.lockGranted = true;
+          if (this.helloPending) {
+            this.helloPending = false;
+            this.hello();
+          }
+          return new Promise<void>(() => undefined);
+        })
+        .catch(() => undefined);
     }
     return name;
   }
@@ -357,6 +371,7 @@ export class SharedClient implements StreamClient {
       });
       return;
     }
+    if (this.helloPending) return; // the hello joins every subscription
     this.send?.({ kind: "sub", sid: sub.sid, patterns: spec.patterns, tickets: spec.tickets(), resumeFrom: sub.lastId });
   }
 
@@ -375,6 +390,7 @@ export class SharedClient implements StreamClient {
         this.welcomed = true;
         return;
       case "again":
+        this.rejoins += 1;
         return this.hello();
       case "info": {
         const waiter = this.infoWaiters.get(message.req);

@@ -126,6 +126,10 @@ def test_public_module_pages_of_one_browser_share_one_stream(browser: Any, live_
         for page in pages:
             page.wait_for_function(RECEIVED, arg=3, timeout=30_000)
         assert {page.evaluate("() => globalThis.__sseWidgets.mode") for page in pages} == {"worker"}
+        # No tab was taken for gone and had to join again (a tab that said hello before it
+        # held its lock was dropped when the worker got the lock first; it rendered only
+        # after its next ping, 5 s later).
+        assert [page.evaluate("() => globalThis.__sseWidgets.connection().rejoins") for page in pages] == [0] * 8
         # Eight tabs, more than the browser's six connections per host: one stream.
         wait_for(live_server, pages[0], lambda: stats(live_server)["subscribers"] == 1, "one stream")
         assert stats(live_server)["browsers"] == 1

@@ -9,6 +9,7 @@ what the tests assert on: streams open, and browsers watching.
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -235,7 +236,7 @@ def login(context: Any, server: Any) -> None:
 def test_dashboards_and_notebooks_in_many_tabs_share_one_stream_per_browser(
     browser: Any, live_server: Any
 ) -> None:
-    from test_browser import CELLS, Page
+    from test_browser import CELLS, Page, notebook
 
     p = f"t{uuid.uuid4().hex[:6]}"
     channel = f"{p}/load"
@@ -250,7 +251,7 @@ def test_dashboards_and_notebooks_in_many_tabs_share_one_stream_per_browser(
         notebooks = []
         for i in range(NOTEBOOK_TABS):
             name = f"{p}-nb{i}.ipynb"
-            (live_server.root_dir / name).write_text(__import__("test_browser").notebook(
+            (live_server.root_dir / name).write_text(notebook(
                 f'import sse_widgets as sw\nsw.LiveChart("{channel}", title="nb")'))
             tab = Page.__new__(Page)
             tab.server, tab.ui, tab.name, tab.context = live_server, "notebook", name, context
@@ -302,3 +303,54 @@ def test_dashboards_and_notebooks_in_many_tabs_share_one_stream_per_browser(
     finally:
         context.close()
         other.close()
+
+
+REACT_PAGE = """
+import React from "react";
+import { createRoot } from "react-dom/client";
+import { useChannel } from "SRC/sse-react.ts";
+
+function Points() {
+  const { events, state } = useChannel(["CHANNEL"], { baseUrl: "/" });
+  window.reactView = { values: events.map((e) => e.data.i), state };
+  return React.createElement("ul", { id: "points", "data-state": state },
+    events.map((e) => React.createElement("li", { key: e.id }, String(e.data.i))));
+}
+createRoot(document.getElementById("root")).render(React.createElement(Points));
+"""
+
+
+def test_use_channel_in_a_react_page_receives_events_on_the_shared_stream(
+    browser: Any, live_server: Any, tmp_path: Any
+) -> None:
+    """A small React page (React bundled by the page, a peer of the hook) with `useChannel`."""
+    import subprocess
+    from pathlib import Path
+
+    js = Path(__file__).resolve().parents[2] / "js"
+    p = f"t{uuid.uuid4().hex[:6]}"
+    entry = tmp_path / "page.js"
+    entry.write_text(REACT_PAGE.replace("SRC", str(js / "src")).replace("CHANNEL", f"{p}/r"))
+    bundle = live_server.pages / f"{p}.js"
+    built = subprocess.run(
+        [str(js / "node_modules" / ".bin" / "esbuild"), str(entry), "--bundle", "--format=esm",
+         f"--outfile={bundle}", '--define:process.env.NODE_ENV="production"', "--log-level=error"],
+        cwd=js, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "NODE_PATH": str(js / "node_modules")})
+    assert built.returncode == 0, built.stderr
+    (live_server.pages / f"{p}.html").write_text(
+        f'<!doctype html><div id="root"></div><script type="module" src="{p}.js"></script>')
+    publish(live_server, [{"channel": f"{p}/r", "type": "m", "data": {"i": i}} for i in range(2)])
+    context = browser.new_context()
+    try:
+        login(context, live_server)
+        page = context.new_page()
+        page.goto(f"{live_server.url}static/{p}.html")
+        page.wait_for_function("() => window.reactView && window.reactView.values.length === 2"
+                               " && window.reactView.state === 'live'", timeout=30_000)
+        publish(live_server, {"channel": f"{p}/r", "type": "m", "data": {"i": 2}})
+        page.wait_for_function("() => document.querySelectorAll('#points li').length === 3", timeout=30_000)
+        assert page.locator("#points li").all_inner_texts() == ["0", "1", "2"]
+        assert page.evaluate("() => globalThis.__sseWidgets.mode") == "worker"
+    finally:
+        context.close()

@@ -271,7 +271,7 @@ def test_dashboards_and_notebooks_in_many_tabs_share_one_stream_per_browser(
             tab.page.locator(CELLS).first.click()
             tab.page.keyboard.press("Control+s")
             wait_for(live_server, tab.page,
-                     lambda: "application/vnd.jupyter.widget-view+json" in path.read_text(), f"{tab.name} saved")
+                     lambda path=path: "application/vnd.jupyter.widget-view+json" in path.read_text(), f"{tab.name} saved")
 
         point(live_server, channel, 3)
         for tab in every:

@@ -57,6 +57,8 @@ export class StreamHost {
   private requests = new Map<number, (jar: string | null) => void>();
   private nextRequest = 1;
   private readonly options: HostOptions;
+  /** Tells one host from the next (a restarted worker, a new leader): a test hook. */
+  readonly id = Math.random().toString(36).slice(2, 10);
   private readonly sweeper: ReturnType<typeof setInterval>;
 
   constructor(options: HostOptions = {}) {
@@ -154,7 +156,7 @@ export class StreamHost {
         if (this.tabs.get(link) === tab) this.drop(link);
       }).catch(() => undefined);
     }
-    link.post({ kind: "welcome", browser: registry.browserId });
+    link.post({ kind: "welcome", browser: registry.browserId, host: this.id });
     this.enqueue(tab, ["conn", this.connInfo()]);
   }
 

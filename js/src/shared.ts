@@ -107,6 +107,8 @@ export class SharedClient implements StreamClient {
   mode: StreamMode = "tab";
   /** Times the host did not know this tab and it joined again (a test hook: 0 unless a host restarted). */
   rejoins = 0;
+  /** The host's id (worker or leader tab) that welcomed this tab last. */
+  hostId: string | null = null;
   private subs = new Map<number, RemoteSub>();
   private nextSid = 1;
   private listeners = new Set<(state: ConnState) => void>();
@@ -388,6 +390,7 @@ export class SharedClient implements StreamClient {
     switch (message.kind) {
       case "welcome":
         this.welcomed = true;
+        this.hostId = typeof message.host === "string" ? message.host : null;
         return;
       case "again":
         this.rejoins += 1;

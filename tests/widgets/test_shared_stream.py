@@ -156,6 +156,39 @@ def test_public_module_pages_of_one_browser_share_one_stream(browser: Any, live_
         other.close()
 
 
+def test_tabs_recover_from_their_last_ids_when_the_browser_ends_the_worker(browser: Any, live_server: Any) -> None:
+    p = f"t{uuid.uuid4().hex[:6]}"
+    publish(live_server, [{"channel": f"{p}/a", "type": "m", "data": {"i": i}} for i in range(3)])
+    context = browser.new_context()
+    try:
+        pages = plain_pages(live_server, context, f"{p}/*", 2)
+        for page in pages:
+            page.wait_for_function(RECEIVED, arg=3, timeout=30_000)
+        host = "() => globalThis.__sseWidgets.connection().hostId"
+        before = {page.evaluate(host) for page in pages}
+        assert len(before) == 1 and None not in before
+        # As the browser would end it: the DevTools protocol closes the worker's target.
+        cdp = browser.new_browser_cdp_session()
+        workers = [t for t in cdp.send("Target.getTargets")["targetInfos"]
+                   if t["type"] == "shared_worker" and "stream-worker.js" in t["url"]]
+        assert len(workers) == 1, workers
+        cdp.send("Target.closeTarget", {"targetId": workers[0]["targetId"]})
+        publish(live_server, {"channel": f"{p}/b", "type": "m", "data": {"i": 3}})  # while it is gone
+        for page in pages:
+            page.wait_for_function("(old) => { const id = globalThis.__sseWidgets.connection().hostId;"
+                                   " return id && id !== old; }", arg=next(iter(before)),
+                                   timeout=60_000)
+            page.wait_for_function(RECEIVED, arg=4, timeout=30_000)
+        publish(live_server, {"channel": f"{p}/b", "type": "m", "data": {"i": 4}})
+        for page in pages:
+            page.wait_for_function("() => window.received.some(e => e.data.i === 4)", timeout=30_000)
+            assert page.evaluate("() => window.received.map(e => e.data.i)") == [0, 1, 2, 3, 4]
+        assert len({page.evaluate(host) for page in pages}) == 1  # both on the new worker
+        wait_for(live_server, pages[0], lambda: stats(live_server)["browsers"] == 1, "one browser")
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("mode", ["leader", "tab"])
 def test_fallbacks_stream_to_every_tab_and_the_leader_hands_over(
     browser: Any, live_server: Any, mode: str

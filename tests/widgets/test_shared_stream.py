@@ -387,3 +387,34 @@ def test_use_channel_in_a_react_page_receives_events_on_the_shared_stream(
         assert page.evaluate("() => globalThis.__sseWidgets.mode") == "worker"
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("mode", ["leader", "tab"])
+def test_voila_dashboards_stream_in_each_fallback(browser: Any, live_server: Any, mode: str) -> None:
+    """SharedWorker removed from the page: the dashboards stream through the Web Locks
+    leader (one stream), or with that off too, one stream per tab; the header says which."""
+    p = f"t{uuid.uuid4().hex[:6]}"
+    channel = f"{p}/load"
+    dashboard_notebook(live_server, f"{p}.ipynb", channel)
+    for x in range(2):
+        point(live_server, channel, x)
+    context = browser.new_context()
+    context.add_init_script("delete window.SharedWorker" + ("; globalThis.__sseWidgetsStreamMode = 'tab'"
+                                                            if mode == "tab" else ""))
+    try:
+        login(context, live_server)
+        tabs = [open_voila(context, live_server, f"{p}.ipynb", channel, 2) for _ in range(2)]
+        modes = sorted(tab.locator(".sse-dashboard-header").get_attribute("data-mode") for tab in tabs)
+        assert modes == (["follower", "leader"] if mode == "leader" else ["tab", "tab"])
+        streams = 1 if mode == "leader" else 2
+        wait_for(live_server, tabs[0], lambda: stats(live_server)["subscribers"] == streams, f"{streams} streams")
+        tabs[0].wait_for_function(WATCHING, arg=1, timeout=30_000)  # one browser, whatever the streams
+        first = tabs[0] if modes[0] == "tab" or tabs[0].evaluate("() => globalThis.__sseWidgets.mode") == "leader" \
+            else tabs[1]
+        first.close()
+        rest = tabs[1] if first is tabs[0] else tabs[0]
+        point(live_server, channel, 2)
+        rest.wait_for_function(CHART, arg=[channel, 3], timeout=30_000)
+        assert rest.evaluate(CHART_X, channel) == [0, 1, 2]
+    finally:
+        context.close()

@@ -385,6 +385,7 @@ interface Sub {
 
 const RECONNECT_DEBOUNCE_MS = 40;
 const IDLE_CLOSE_MS = 2000;
+const SHRINK_AFTER_MS = 1000;
 const BACKOFF_FIRST_MS = 300;
 const BACKOFF_MAX_MS = 30000;
 const OFFLINE_AFTER_FAILURES = 4;
@@ -412,6 +413,7 @@ export class Connection implements StreamClient {
   private lastRequest: ConnectRequest | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
+  private shrinkTimer: ReturnType<typeof setTimeout> | null = null;
 
   private readonly context: unknown;
 
@@ -453,6 +455,7 @@ export class Connection implements StreamClient {
     return {
       close: () => {
         this.subs.delete(sub);
+        if (this.subs.size > 0) this.shrinkSoon();
         if (this.subs.size === 0 && this.idleTimer === null) {
           // Kept a moment: a re-render unsubscribes and subscribes again right away.
           this.idleTimer = setTimeout(() => {
@@ -462,6 +465,22 @@ export class Connection implements StreamClient {
         }
       },
     };
+  }
+
+  /**
+   * A subscriber left: if nobody follows some of the stream's patterns any more (a tab of
+   * a shared stream closed), reconnect without them, a moment later (others may leave
+   * too). The reconnect starts from the cursor, so it replays nothing.
+   */
+  private shrinkSoon(): void {
+    if (this.shrinkTimer !== null) return;
+    this.shrinkTimer = setTimeout(() => {
+      this.shrinkTimer = null;
+      const asked = this.lastRequest?.channels ?? [];
+      const wanted = new Set<string>();
+      for (const sub of this.subs) for (const p of sub.spec.patterns) wanted.add(p);
+      if (this.subs.size > 0 && this.transport !== null && asked.some((p) => !wanted.has(p))) this.schedule(0);
+    }, SHRINK_AFTER_MS);
   }
 
   /** Listen to state changes without subscribing to channels (the dashboard header). */

@@ -418,3 +418,29 @@ def test_voila_dashboards_stream_in_each_fallback(browser: Any, live_server: Any
         assert rest.evaluate(CHART_X, channel) == [0, 1, 2]
     finally:
         context.close()
+
+
+def test_a_closed_tab_takes_its_channels_off_the_shared_stream(browser: Any, live_server: Any) -> None:
+    p = f"t{uuid.uuid4().hex[:6]}"
+    publish(live_server, [{"channel": f"{p}/{name}", "type": "m", "data": {"i": 0}} for name in "ab"])
+    context = browser.new_context()
+
+    def following() -> dict[str, int]:
+        listing = live_server.api("GET", "sse-widgets/api/channels")["channels"]
+        return {c["name"]: c["subscribers"] for c in listing if c["name"].startswith(p)}
+
+    try:
+        [a] = plain_pages(live_server, context, f"{p}/a", 1)
+        [b] = plain_pages(live_server, context, f"{p}/b", 1)
+        for page in (a, b):
+            page.wait_for_function(RECEIVED, arg=1, timeout=30_000)
+        wait_for(live_server, b, lambda: following() == {f"{p}/a": 1, f"{p}/b": 1}, "one stream with both")
+        a.close()
+        # Nobody follows p/a any more: the worker's stream reconnects without it.
+        wait_for(live_server, b, lambda: following() == {f"{p}/a": 0, f"{p}/b": 1}, "p/a dropped")
+        assert stats(live_server)["subscribers"] == 1
+        publish(live_server, {"channel": f"{p}/b", "type": "m", "data": {"i": 1}})
+        b.wait_for_function(RECEIVED, arg=2, timeout=30_000)
+        assert b.evaluate("() => window.received.map(e => e.data.i)") == [0, 1]
+    finally:
+        context.close()

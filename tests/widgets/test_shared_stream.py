@@ -444,3 +444,35 @@ def test_a_closed_tab_takes_its_channels_off_the_shared_stream(browser: Any, liv
         assert b.evaluate("() => window.received.map(e => e.data.i)") == [0, 1]
     finally:
         context.close()
+
+
+def test_jupyterlab_pages_with_notebooks_open_use_one_stream(browser: Any, live_server: Any) -> None:
+    """JupyterLab in two tabs of one browser, a notebook with a widget in each: one stream."""
+    from test_browser import Page, notebook
+
+    p = f"t{uuid.uuid4().hex[:6]}"
+    channel = f"{p}/lab"
+    point(live_server, channel, 0)
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    try:
+        login(context, live_server)
+        labs = []
+        for i in range(2):
+            name = f"{p}-lab{i}.ipynb"
+            (live_server.root_dir / name).write_text(notebook(
+                f'import sse_widgets as sw\nsw.LiveChart("{channel}", title="lab")'))
+            lab = Page.__new__(Page)
+            lab.server, lab.ui, lab.name, lab.context = live_server, "lab", name, context
+            lab.page, lab.dialogs, lab.errors = context.new_page(), [], []
+            lab.open()
+            lab.run_cell(0)
+            lab.page.wait_for_function(CHART, arg=[channel, 1], timeout=60_000)
+            labs.append(lab)
+        assert {lab.page.evaluate("() => globalThis.__sseWidgets.mode") for lab in labs} == {"worker"}
+        wait_for(live_server, labs[0].page, lambda: stats(live_server)["subscribers"] == 1, "one stream")
+        point(live_server, channel, 1)
+        for lab in labs:
+            lab.page.wait_for_function(CHART, arg=[channel, 2], timeout=30_000)
+            assert lab.page.evaluate(CHART_X, channel) == [0, 1]
+    finally:
+        context.close()

@@ -24,6 +24,7 @@ from .publisher import (
     ticket,
     tqdm,
     trange,
+    viewers,
 )
 
 __version__ = "0.1.0"
@@ -64,6 +65,7 @@ __all__ = [
     "ticket",
     "tqdm",
     "trange",
+    "viewers",
 ]
 
 

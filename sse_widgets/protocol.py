@@ -23,6 +23,12 @@ API_PREFIX = "sse-widgets/api/"
 STREAM_PATH = API_PREFIX + "stream"
 PUBLISH_PATH = API_PREFIX + "publish"
 CHANNELS_PATH = API_PREFIX + "channels"
+VIEWERS_PATH = API_PREFIX + "viewers"
+#: Where the extension serves the browser's shared stream worker and the public client.
+STATIC_PREFIX = "sse-widgets/static/"
+#: Query parameter naming the browser a stream is for (one per browser, shared by its tabs),
+#: so that the hub counts browsers, not tabs. A count, not an identity: never trusted.
+BROWSER_PARAM = "browser"
 
 #: Header that carries the publish key. Not ``Authorization``: JupyterHub would take any
 #: ``Authorization: token`` as a Hub token and look it up.
@@ -261,6 +267,16 @@ def check_ticket_jar(jar: str) -> str:
     if not _JAR_RE.fullmatch(jar):
         raise ProtocolError(f"bad {TICKET_COOKIES_PARAM}: use 1 to 32 letters or digits")
     return jar
+
+
+_BROWSER_RE = re.compile(r"[A-Za-z0-9]{8,32}")
+
+
+def check_browser_id(browser: str) -> str:
+    """Return ``browser`` if it can name a browser (``browser=`` on a stream), else raise."""
+    if not _BROWSER_RE.fullmatch(browser):
+        raise ProtocolError(f"bad {BROWSER_PARAM}: use 8 to 32 letters or digits")
+    return browser
 
 
 def scrub_tickets(uri: str) -> str:

@@ -110,8 +110,9 @@ class SSEStream:
         headers: dict[str, str] | None = None,
         path: str = "sse-widgets/api/stream",
         timeout: float = 10.0,
+        extra: list[tuple[str, str]] = (),  # type: ignore[assignment]
     ):
-        params: list[tuple[str, str]] = [("channel", c) for c in channels]
+        params: list[tuple[str, str]] = [("channel", c) for c in channels] + list(extra)
         params += [(ticket_param, t) for t in tickets] + [("since", s) for s in since]
         if token is not None:
             params.append(("token", token))

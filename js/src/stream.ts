@@ -41,12 +41,19 @@ export interface SubscriberSpec {
   refreshTickets?(): void;
   /** Events seen so far: the id of the newest, for `last_event_id` reporting. */
   onCursor?(id: string): void;
+  /**
+   * The newest event id this subscriber already holds (a tab that re-subscribes to a
+   * restarted worker): it replays its history and the ones at or below this are skipped.
+   */
+  resumeFrom?: string | null;
   /** This page has no hub to stream from (404), or may not use it (403 after fresh tickets). */
   onUnavailable?(): void;
 }
 
 export interface Subscription {
   close(): void;
+  /** The subscriber's tickets changed (a kernel sent fresh ones); a shared stream needs telling. */
+  ticketsChanged?(): void;
 }
 
 export interface ConnectRequest {
@@ -76,9 +83,30 @@ export interface Transport {
 export type TransportFactory = (request: ConnectRequest, sink: TransportSink) => Transport;
 
 // 2: comm transport, `commConnection`, `watch`/`changed`/`summary`.
-const REGISTRY_VERSION = 2;
+// 3: `connection()` returns a `StreamClient` (the browser's shared worker, a leader tab,
+//    or this tab's own `Connection`); `browserId`, `prepareTickets`, `mode`.
+const REGISTRY_VERSION = 3;
 
 export type TransportKind = "sse" | "comm";
+
+/** Where this page's SSE stream lives (see shared.ts). */
+export type StreamMode = "worker" | "leader" | "follower" | "tab";
+
+/**
+ * What widgets use of a page's SSE connection: a `Connection` of this tab, or a proxy to
+ * the one the browser shares (shared.ts). The fields are test and debugging hooks.
+ */
+export interface StreamClient {
+  readonly baseUrl: string;
+  state: ConnState;
+  connects: number;
+  states: ConnState[];
+  readonly cursor: string | null;
+  unavailable: boolean;
+  subscribe(spec: SubscriberSpec): Subscription;
+  onState(listener: (state: ConnState) => void): () => void;
+  retryNow(): void;
+}
 
 /** What the page's widgets show together (the dashboard header). */
 export interface PageSummary {
@@ -90,16 +118,31 @@ interface Registry {
   version: number;
   transports: Record<string, TransportFactory>;
   /** Keyed `"<transport> <baseUrl>"` (SSE, one per server) or `"comm <uid>"` (one per model). */
-  connections: Map<string, Connection>;
+  connections: Map<string, StreamClient>;
   /** Live EventSource objects made by the SSE transport, for tests and debugging. */
   eventSources: Set<EventSource>;
   /** Total number of EventSource objects ever made on this page. */
   eventSourcesCreated: number;
   /** Per-model stores, by the widget's `_uid`; the test hook reads chart data here. */
   stores: Map<string, any>;
-  connection(baseUrl?: string, transport?: string): Connection;
+  connection(baseUrl?: string, transport?: string): StreamClient;
+  /**
+   * Makes the page's SSE client for a server; shared.ts installs one that shares the
+   * browser's stream. Without it (a worker, a plain page) each caller's tab has its own.
+   */
+  makeClient: ((baseUrl: string) => StreamClient) | null;
+  /** Names this browser to the server, which counts browsers, not tabs (`browser=`). */
+  browserId: string | null;
+  /**
+   * Puts a request's tickets where the server reads them and returns the cookie jar, or
+   * null for the URL. In a tab: `storeTicketCookies`; a worker, which has no
+   * `document.cookie`, asks one of its tabs.
+   */
+  prepareTickets: (request: ConnectRequest) => Promise<string | null> | string | null;
+  /** How this page streams (the dashboard header and tests read it). */
+  mode: StreamMode;
   /** The comm connection of one model (made on first call, dropped with `dropComm`). */
-  commConnection(uid: string, link: CommLink): Connection;
+  commConnection(uid: string, link: CommLink): StreamClient;
   dropComm(uid: string): void;
   /** Call `listener` whenever a widget's state or transport changes; returns the unsubscribe. */
   watch(listener: () => void): () => void;
@@ -169,13 +212,18 @@ export function parseId(id: string): { epoch: string; seq: number } | null {
  * URL only says which; else they go in `auth_ticket`, a name that every Jupyter and
  * JupyterHub request logger scrubs (protocol.py).
  */
-export function streamUrl(request: ConnectRequest, jar: string | null = null): string {
+export function streamUrl(
+  request: ConnectRequest,
+  jar: string | null = null,
+  browser: string | null = null,
+): string {
   const query = new URLSearchParams();
   for (const channel of request.channels) query.append("channel", channel);
   if (request.cursor !== null) query.set("last_event_id", request.cursor);
   for (const pattern of request.since) query.append("since", pattern);
   if (jar !== null) query.set("ticket_cookies", jar);
   else for (const ticket of request.tickets) query.append("auth_ticket", ticket);
+  if (browser !== null) query.set("browser", browser);
   return `${request.baseUrl}sse-widgets/api/stream?${query}`;
 }
 
@@ -201,6 +249,23 @@ function ticketJar(): TicketJar {
   return g.__sseWidgetsTicketJar;
 }
 
+function namedJar(id: string): TicketJar {
+  const g = globalThis as any;
+  if (!g.__sseWidgetsTicketJars) g.__sseWidgetsTicketJars = new Map<string, TicketJar>();
+  const jars: Map<string, TicketJar> = g.__sseWidgetsTicketJars;
+  let jar = jars.get(id);
+  if (!jar) {
+    jar = { id, counts: new Map() };
+    jars.set(id, jar);
+  }
+  return jar;
+}
+
+/** A jar id as the server accepts it (`check_ticket_jar`). */
+export function isJarId(id: unknown): id is string {
+  return typeof id === "string" && /^[A-Za-z0-9]{1,32}$/.test(id);
+}
+
 function cookiesReachServer(): boolean {
   try {
     if (typeof document === "undefined" || !navigator.cookieEnabled) return false;
@@ -213,14 +278,17 @@ function cookiesReachServer(): boolean {
   }
 }
 
-/** Put the request's tickets in cookies; return the jar's id, or null to send them in the URL. */
-export function storeTicketCookies(request: ConnectRequest): string | null {
+/**
+ * Put the request's tickets in cookies; return the jar's id, or null to send them in the URL.
+ * `jarId` names the jar (a shared worker's, whose tickets a tab stores for it).
+ */
+export function storeTicketCookies(request: ConnectRequest, jarId?: string): string | null {
   const tickets = request.tickets;
   if (tickets.length === 0 || !cookiesReachServer()) return null;
   if (tickets.some((t) => t.length > TICKET_COOKIE_MAX_LENGTH)) return null;
   const api = new URL(`${request.baseUrl}sse-widgets/api/`, window.location.href);
   if (api.origin !== window.location.origin) return null; // our cookies would not go there
-  const jar = ticketJar();
+  const jar = jarId === undefined ? ticketJar() : namedJar(jarId);
   const path = api.pathname;
   const attributes = `; path=${path}; samesite=strict${window.location.protocol === "https:" ? "; secure" : ""}`;
   const name = (i: number) => `${TICKET_COOKIE_PREFIX}${jar.id}-${i}`;
@@ -234,46 +302,71 @@ export function storeTicketCookies(request: ConnectRequest): string | null {
   return jar.id;
 }
 
+/** The request's URL once its tickets are where the server reads them (maybe async). */
+function withTickets(request: ConnectRequest, then: (url: string) => void): void {
+  const registry = getRegistry();
+  const url = (jar: string | null) => streamUrl(request, jar, registry.browserId);
+  let prepared: Promise<string | null> | string | null;
+  try {
+    prepared = registry.prepareTickets(request);
+  } catch {
+    prepared = null;
+  }
+  if (prepared instanceof Promise) {
+    prepared.then((jar) => then(url(jar)), () => then(url(null)));
+  } else {
+    then(url(prepared));
+  }
+}
+
 const sseTransport: TransportFactory = (request, sink) => {
   const registry = getRegistry();
-  const url = streamUrl(request, storeTicketCookies(request));
-  const source = new EventSource(url, { withCredentials: true });
-  registry.eventSources.add(source);
-  registry.eventSourcesCreated += 1;
+  let source: EventSource | null = null;
   let closed = false;
   const close = () => {
     if (closed) return;
     closed = true;
-    source.close();
-    registry.eventSources.delete(source);
-  };
-  source.onopen = () => sink.open();
-  source.onmessage = (message: MessageEvent) => {
-    let event: Envelope;
-    try {
-      event = JSON.parse(message.data);
-    } catch {
-      console.warn("sse-widgets: dropped an event whose data is not JSON", message.data);
-      return;
+    if (source !== null) {
+      source.close();
+      registry.eventSources.delete(source);
     }
-    if (event && typeof event.id === "string") sink.event(event);
   };
-  source.addEventListener("reset", (message: MessageEvent) => {
-    let info = {};
-    try {
-      info = JSON.parse(message.data);
-    } catch {
-      // A reset without details still means: drop what you hold.
-    }
-    sink.reset(info);
-  });
-  // The client reconnects itself (fresh tickets, updated cursor, no stale `since`), so the
-  // browser's own reconnect is cut short on every error.
-  source.onerror = () => {
+  const open = (url: string) => {
     if (closed) return;
-    close();
-    sink.error();
+    const made = new EventSource(url, { withCredentials: true });
+    source = made;
+    registry.eventSources.add(made);
+    registry.eventSourcesCreated += 1;
+    made.onopen = () => sink.open();
+    made.onmessage = (message: MessageEvent) => {
+      let event: Envelope;
+      try {
+        event = JSON.parse(message.data);
+      } catch {
+        console.warn("sse-widgets: dropped an event whose data is not JSON", message.data);
+        return;
+      }
+      if (event && typeof event.id === "string") sink.event(event);
+    };
+    made.addEventListener("reset", (message: MessageEvent) => {
+      let info = {};
+      try {
+        info = JSON.parse(message.data);
+      } catch {
+        // A reset without details still means: drop what you hold.
+      }
+      sink.reset(info);
+    });
+    // The client reconnects itself (fresh tickets, updated cursor, no stale `since`), so the
+    // browser's own reconnect is cut short on every error.
+    made.onerror = () => {
+      if (closed) return;
+      close();
+      sink.error();
+    };
   };
+  // In a worker the tickets' cookies are stored by a tab first (host.ts): maybe later.
+  withTickets(request, open);
   return { close };
 };
 
@@ -292,11 +385,12 @@ interface Sub {
 
 const RECONNECT_DEBOUNCE_MS = 40;
 const IDLE_CLOSE_MS = 2000;
+const SHRINK_AFTER_MS = 1000;
 const BACKOFF_FIRST_MS = 300;
 const BACKOFF_MAX_MS = 30000;
 const OFFLINE_AFTER_FAILURES = 4;
 
-export class Connection {
+export class Connection implements StreamClient {
   readonly baseUrl: string;
   readonly transportName: string;
   state: ConnState = "connecting";
@@ -319,6 +413,7 @@ export class Connection {
   private lastRequest: ConnectRequest | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
+  private shrinkTimer: ReturnType<typeof setTimeout> | null = null;
 
   private readonly context: unknown;
 
@@ -326,8 +421,9 @@ export class Connection {
     this.baseUrl = baseUrl;
     this.transportName = transportName;
     this.context = context;
-    if (typeof window !== "undefined" && transportName === "sse") {
-      window.addEventListener("online", () => this.retryNow());
+    // Windows and workers both say when the network is back.
+    if (transportName === "sse" && typeof globalThis.addEventListener === "function") {
+      globalThis.addEventListener("online", () => this.retryNow());
     }
   }
 
@@ -336,11 +432,12 @@ export class Connection {
   }
 
   subscribe(spec: SubscriberSpec): Subscription {
+    const resume = spec.resumeFrom ? parseId(spec.resumeFrom) : null;
     const sub: Sub = {
       spec,
       matchers: spec.patterns.map(patternMatcher),
-      epoch: null,
-      lastSeq: -1,
+      epoch: resume?.epoch ?? null,
+      lastSeq: resume?.seq ?? -1,
       pending: true,
       needsHistory: true,
     };
@@ -358,6 +455,7 @@ export class Connection {
     return {
       close: () => {
         this.subs.delete(sub);
+        if (this.subs.size > 0) this.shrinkSoon();
         if (this.subs.size === 0 && this.idleTimer === null) {
           // Kept a moment: a re-render unsubscribes and subscribes again right away.
           this.idleTimer = setTimeout(() => {
@@ -367,6 +465,22 @@ export class Connection {
         }
       },
     };
+  }
+
+  /**
+   * A subscriber left: if nobody follows some of the stream's patterns any more (a tab of
+   * a shared stream closed), reconnect without them, a moment later (others may leave
+   * too). The reconnect starts from the cursor, so it replays nothing.
+   */
+  private shrinkSoon(): void {
+    if (this.shrinkTimer !== null) return;
+    this.shrinkTimer = setTimeout(() => {
+      this.shrinkTimer = null;
+      const asked = this.lastRequest?.channels ?? [];
+      const wanted = new Set<string>();
+      for (const sub of this.subs) for (const p of sub.spec.patterns) wanted.add(p);
+      if (this.subs.size > 0 && this.transport !== null && asked.some((p) => !wanted.has(p))) this.schedule(0);
+    }, SHRINK_AFTER_MS);
   }
 
   /** Listen to state changes without subscribing to channels (the dashboard header). */
@@ -489,13 +603,13 @@ export class Connection {
     const request = this.lastRequest;
     if (request === null || typeof fetch !== "function") return;
     const controller = new AbortController();
-    fetch(streamUrl(request, storeTicketCookies(request)), { credentials: "same-origin", signal: controller.signal })
+    withTickets(request, (url) => fetch(url, { credentials: "same-origin", signal: controller.signal })
       .then((response) => {
         controller.abort(); // a 200 is a live stream: one look at the status is enough
         const status = response.status;
         if (status === 404 || (refused && (status === 401 || status === 403))) this.giveUp();
       })
-      .catch(() => undefined); // the network itself: keep retrying the stream
+      .catch(() => undefined)); // the network itself: keep retrying the stream
   }
 
   private giveUp(): void {
@@ -560,6 +674,10 @@ export function getRegistry(): Registry {
     version: REGISTRY_VERSION,
     transports: { sse: sseTransport, comm: commTransport },
     connections: new Map(),
+    makeClient: null,
+    browserId: null,
+    prepareTickets: (request) => storeTicketCookies(request),
+    mode: "tab",
     eventSources: new Set(),
     eventSourcesCreated: 0,
     stores: new Map(),
@@ -567,14 +685,18 @@ export function getRegistry(): Registry {
       const key = `${transport} ${url ?? baseUrl()}`;
       let connection = registry.connections.get(key);
       if (!connection) {
-        connection = new Connection(url ?? baseUrl(), transport);
+        const where = url ?? baseUrl();
+        connection =
+          transport === "sse" && registry.makeClient !== null
+            ? registry.makeClient(where)
+            : new Connection(where, transport);
         registry.connections.set(key, connection);
       }
       return connection;
     },
     commConnection(uid: string, link: CommLink) {
       const key = `comm ${uid}`;
-      let connection = registry.connections.get(key);
+      let connection = registry.connections.get(key) as Connection | undefined;
       if (!connection) {
         connection = new Connection(`kernel:${uid}`, "comm", link);
         registry.connections.set(key, connection);

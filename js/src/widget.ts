@@ -6,6 +6,7 @@
 // holds instead of replaying history.
 
 import { CommLink, ConnState, Envelope, Subscription, TransportKind, getRegistry } from "./stream";
+import { installSharedClient } from "./shared";
 
 /** The part of anywidget's model API the widgets use. */
 export interface Model {
@@ -39,6 +40,8 @@ export abstract class StreamStore {
   private views = new Set<() => void>();
   private cursorTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly onChannels = () => this.rejoin();
+  // A shared stream holds the tickets it was given: tell it of fresh ones.
+  private readonly onTicket = () => this.subscription?.ticketsChanged?.();
 
   constructor(model: Model) {
     this.model = model;
@@ -47,12 +50,14 @@ export abstract class StreamStore {
 
   /** Called once the subclass is constructed. */
   start(): void {
+    installSharedClient();
     getRegistry().stores.set(this.uid, this);
     // Listening now, in `initialize`: anywidget holds the model's messages until then, so
     // the kernel's first replay is never missed.
     this.link = new CommLink(this.model);
     this.model.on("change:channels", this.onChannels);
     this.model.on("change:transport", this.onChannels);
+    this.model.on("change:ticket", this.onTicket);
     this.join();
   }
 
@@ -151,6 +156,7 @@ export abstract class StreamStore {
   dispose(): void {
     this.model.off("change:channels", this.onChannels);
     this.model.off("change:transport", this.onChannels);
+    this.model.off("change:ticket", this.onTicket);
     this.subscription?.close();
     this.subscription = null;
     this.joined = false;

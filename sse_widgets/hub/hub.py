@@ -20,7 +20,15 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..protocol import MAX_DATA_DEPTH, ProtocolError, check_channel, check_type, data_depth_error
+from ..protocol import (
+    MAX_DATA_DEPTH,
+    ProtocolError,
+    check_channel,
+    check_pattern,
+    check_type,
+    covers,
+    data_depth_error,
+)
 from .backend import Backend, ChannelInfo, Replay, ReplayInterrupted
 from .encoding import encode_comment, encode_event
 from .event import Cursor, Draft, Event
@@ -347,13 +355,15 @@ class Hub:
         sink: Sink,
         cursor: str | None = None,
         since: Iterable[str] = (),
+        browser: str | None = None,
     ) -> Subscriber:
         """Open a stream: retained events after ``cursor``, then live ones, no gap, no repeat.
 
         ``cursor`` is an event id, ``"0"`` for everything retained, or None for live only;
         channels matching a ``since`` pattern replay from their oldest retained event. If
         the cursor is from another epoch, or events after it were dropped, a ``reset``
-        event comes first and then everything retained.
+        event comes first and then everything retained. ``browser`` names the browser the
+        stream is for, so that :meth:`viewers` counts browsers rather than streams.
         """
         wanted = ChannelSet(channels)
         if not wanted:
@@ -364,7 +374,7 @@ class Hub:
             raise HubClosed("the hub is shutting down")
         if self._subscriber_count >= self.max_subscribers:
             raise HubFull(f"{self.max_subscribers} streams are open, the most allowed")
-        subscriber = Subscriber(wanted, sink)
+        subscriber = Subscriber(wanted, sink, browser)
         delivered_at_open = self._last_delivered
         self._add(subscriber)
         # Until the backend says what its replay covers, what arrives is held uncounted
@@ -502,9 +512,44 @@ class Hub:
                 "subscribers": sum(
                     len(g.subscribers) for g in self._groups.values() if g.channels.matches(info.name)
                 ),
+                "browsers": self._browsers(
+                    g for g in self._groups.values() if g.channels.matches(info.name)
+                ),
             }
             for info in infos
         ]
+
+    @staticmethod
+    def _browsers(groups: Iterable[_Group]) -> int:
+        """Distinct browsers among the groups' streams; a stream that names none counts alone."""
+        named: set[str] = set()
+        unnamed = 0
+        for group in groups:
+            for subscriber in group.subscribers:
+                if subscriber.browser is None:
+                    unnamed += 1
+                else:
+                    named.add(subscriber.browser)
+        return len(named) + unnamed
+
+    def viewers(self, pattern: str | Iterable[str]) -> int:
+        """How many browsers watch ``pattern`` (a channel name or ``*`` pattern), or any of several.
+
+        A stream watches a channel name its patterns match; it watches a ``*`` pattern when
+        it asked for that very pattern, or for one that covers it or that it covers
+        (``train/*`` is watched by a stream of ``train/loss`` and by one of ``*``).
+        """
+        wanted = [check_pattern(p) for p in ([pattern] if isinstance(pattern, str) else pattern)]
+
+        def watches(group: _Group) -> bool:
+            for one in wanted:
+                if "*" not in one and group.channels.matches(one):
+                    return True
+                if "*" in one and any(covers(one, p) or covers(p, one) for p in group.channels.patterns):
+                    return True
+            return False
+
+        return self._browsers(g for g in self._groups.values() if watches(g))
 
     async def history(self, channel: str, after: str | None = None, limit: int = 1000) -> Replay:
         """One channel's retained events after ``after`` (an id, or None for all), oldest first."""
@@ -536,6 +581,7 @@ class Hub:
         """Counters: streams, events published, deliveries, slow streams cut, history."""
         return {
             "subscribers": self._subscriber_count,
+            "browsers": self._browsers(self._groups.values()),
             "subscriber_groups": len(self._groups),
             "published": self._published,
             "deliveries": self._deliveries,

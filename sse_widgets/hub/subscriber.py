@@ -31,10 +31,12 @@ class Subscriber:
     after a replay that already carried it.
     """
 
-    __slots__ = ("channels", "closed", "floor", "holding", "holding_bytes", "reason", "sink")
+    __slots__ = ("browser", "channels", "closed", "floor", "holding", "holding_bytes", "reason", "sink")
 
-    def __init__(self, channels: ChannelSet, sink: Sink):
+    def __init__(self, channels: ChannelSet, sink: Sink, browser: str | None = None):
         self.channels = channels
+        #: The browser the stream is for (its tabs share one stream); None: unknown, counted alone.
+        self.browser = browser
         self.sink = sink
         self.holding: list[Event] | None = []
         self.holding_bytes = 0

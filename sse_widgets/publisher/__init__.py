@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .api import ConnectionInfo, connect, connection_info, flush, ticket
+from .api import ConnectionInfo, connect, connection_info, flush, ticket, viewers
 from .events import metric, notify, publish
 from .logs import LogCapture, LogHandler, capture_logging
 from .progress import progress, tqdm, trange
@@ -24,4 +24,5 @@ __all__ = [
     "ticket",
     "tqdm",
     "trange",
+    "viewers",
 ]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shlex
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -162,6 +166,55 @@ def ticket(channels: str | Iterable[str], ttl: float = DEFAULT_TICKET_TTL) -> st
             f"the Jupyter server, or set {protocol.KEY_ENV} (or connect(url, key))"
         )
     return protocol.mint_ticket(conn.key, patterns, ttl)
+
+
+def viewers(pattern: str, timeout: float = 10.0) -> int:
+    """How many browsers watch ``pattern`` (a channel name or ``*`` pattern) now.
+
+    Browsers, not tabs: every tab of a browser shares one stream per server, and the hub
+    counts the streams' browsers (``GET {base_url}sse-widgets/api/viewers``). A channel
+    name counts the browsers whose streams would get its events; a ``*`` pattern those
+    that asked for a pattern overlapping it as written (``train/*`` counts a stream of
+    ``train/loss`` and one of ``*``). A count, not an identity.
+
+    Parameters
+    ----------
+    pattern : str
+        A channel name, or a pattern with ``*``.
+    timeout : float, default 10
+        Seconds to wait for the hub.
+
+    Returns
+    -------
+    int
+        Browsers watching.
+
+    Raises
+    ------
+    ProtocolError
+        ``pattern`` is not a valid channel pattern.
+    HubConfigError
+        This process has no hub, or the hub cannot be reached or refused the request.
+    """
+    protocol.check_pattern(pattern)
+    conn = _connection.current()
+    if conn is None:
+        raise HubConfigError(
+            f"no hub to ask: {protocol.URL_ENV} is not set and no single running Jupyter server was found"
+        )
+    url = f"{conn.url}{protocol.VIEWERS_PATH}?{urllib.parse.urlencode({'channel': pattern})}"
+    request = urllib.request.Request(url, headers=conn.headers())
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(json.load(response)["browsers"])
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read()).get("message", exc.reason)
+        except (ValueError, AttributeError):
+            message = exc.reason
+        raise HubConfigError(f"the hub at {conn.url} refused to count viewers ({exc.code}): {message}") from exc
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+        raise HubConfigError(f"could not ask the hub at {conn.url} for viewers: {exc}") from exc
 
 
 def flush(timeout: float | None = 10.0) -> FlushReport:

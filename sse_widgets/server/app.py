@@ -18,17 +18,20 @@ from ..protocol import (
     API_PREFIX,
     KEY_ENV,
     LEGACY_TICKET_PARAM,
+    STATIC_PREFIX,
     TICKET_PARAM,
     URL_ENV,
     ProtocolError,
     verify_ticket,
 )
 from .handlers import (
+    AssetHandler,
     ChannelEventsHandler,
     ChannelHandler,
     ChannelsHandler,
     PublishHandler,
     StreamHandler,
+    ViewersHandler,
 )
 from .static import (
     PAGE_PREFIX,
@@ -42,6 +45,9 @@ STATIC_ASSETS = Path(__file__).resolve().parent.parent / "static"
 
 if TYPE_CHECKING:
     from ..hub.redis_streams import RedisBackend
+
+#: The built browser code (js/ → sse_widgets/static).
+STATIC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "static")
 
 _ANY_ADDRESS = {"", "0.0.0.0", "*", "localhost", "::"}
 #: How long stop_extension waits for the hub to close before letting the server go on.
@@ -280,10 +286,12 @@ class SSEWidgetsApp(ExtensionApp):
                 (api + "stream", StreamHandler),
                 (api + "publish", PublishHandler),
                 (api + "channels", ChannelsHandler),
+                (api + "viewers", ViewersHandler),
                 (api + "channels/(?P<name>.+)/events", ChannelEventsHandler),
                 (api + "channels/(?P<name>.+)", ChannelHandler),
                 ("/" + TICKET_PATH, DashboardTicketHandler),
                 ("/" + PAGE_PREFIX + "(?P<path>.*)", StaticDashboardHandler),
+                ("/" + STATIC_PREFIX + "(.*)", AssetHandler, {"path": STATIC_DIR}),
             ]
         )
 

@@ -8,7 +8,7 @@ from http.client import responses
 from typing import TYPE_CHECKING, NoReturn
 
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
-from jupyter_server.base.handlers import APIHandler
+from jupyter_server.base.handlers import APIHandler, FileFindHandler
 from tornado import web
 
 from ..hub import (
@@ -24,6 +24,7 @@ from ..hub import (
 from ..hub.encoding import encode_retry
 from ..hub.patterns import ChannelSet
 from ..protocol import (
+    BROWSER_PARAM,
     IDEMPOTENCY_HEADER,
     KEY_HEADER,
     LEGACY_TICKET_PARAM,
@@ -31,6 +32,7 @@ from ..protocol import (
     TICKET_COOKIES_PARAM,
     TICKET_PARAM,
     ProtocolError,
+    check_browser_id,
     check_idempotency_key,
     check_ticket_jar,
     covers,
@@ -144,9 +146,12 @@ class StreamHandler(BaseHandler):
         channels = self.get_arguments("channel")
         since = self.get_arguments("since")
         cursor = self.request.headers.get("Last-Event-ID") or self.get_argument("last_event_id", None)
+        browser = self.get_argument(BROWSER_PARAM, None)
         try:
             wanted = ChannelSet(channels)
             from_oldest = ChannelSet(since, "since")
+            if browser is not None:
+                check_browser_id(browser)
         except ProtocolError as exc:
             self.fail(400, str(exc))
         if not wanted:
@@ -160,7 +165,7 @@ class StreamHandler(BaseHandler):
         self.set_header("X-Accel-Buffering", "no")
         self.sink = sink = ResponseSink(self, app.subscriber_buffer_bytes, encode_retry(app.retry_ms))
         try:
-            subscriber = await app.hub.subscribe(wanted.patterns, sink, cursor, since)
+            subscriber = await app.hub.subscribe(wanted.patterns, sink, cursor, since, browser)
         except ProtocolError as exc:
             self.fail(400, str(exc))
         except HubFull as exc:
@@ -246,6 +251,57 @@ class ChannelsHandler(BaseHandler):
         except BackendUnavailable as exc:
             self.fail(503, str(exc))
         self.finish({"channels": channels, "stats": hub.stats()})
+
+
+class ViewersHandler(BaseHandler):
+    """``GET .../viewers?channel=P``: how many browsers watch ``P`` (a name or ``*`` pattern;
+    ``channel`` repeatable: the browsers that watch any).
+
+    Readable by whoever may read ``P`` (Jupyter auth, tickets that cover it, as the stream)
+    and by the publish key, so that a kernel's ``sw.viewers`` and a dashboard's header in
+    a shared page can ask. A count of browsers (streams name theirs with ``browser=``), not
+    of tabs: every tab of a browser shares one stream.
+    """
+
+    @allow_unauthenticated
+    async def get(self) -> None:
+        asked = self.get_arguments("channel")
+        if not asked:
+            self.fail(400, "name the channel: ?channel=NAME (repeatable, * allowed)")
+        try:
+            patterns = ChannelSet(asked).patterns  # valid, bounded, deduplicated
+        except ProtocolError as exc:
+            self.fail(400, str(exc))
+        if not await self.has_valid_key():
+            await self.require_read(list(patterns))
+        self.set_header("Cache-Control", "no-store")
+        self.finish({"channels": list(patterns), "browsers": self.app.hub.viewers(patterns)})
+
+
+class AssetHandler(FileFindHandler):
+    """``GET {base_url}sse-widgets/static/<file>``: the shared stream worker and the public
+    client modules, from the package's ``static`` folder.
+
+    A fixed same-origin URL (a SharedWorker is shared only by tabs that load the same
+    script URL; anywidget's Blob URLs differ per widget). With ``?v=<build hash>`` the
+    reply may be cached for good (Tornado's versioned static URLs); without, it is
+    revalidated. Only the files below are served. A ``FileFindHandler``, so share-link
+    viewers may GET it like every other static asset (``viewers.viewer_refusal``).
+    """
+
+    #: The files served; the widgets' own bundles reach the page through anywidget.
+    FILES = frozenset({"stream-worker.js", "sse-client.js", "sse-react.js"})
+    # Our own lookup cache: FileFindHandler's is one dict for every subclass, keyed by path.
+    _static_paths: dict[str, str] = {}  # noqa: RUF012 - the base declares it so
+
+    def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
+        if self.path_args and self.path_args[0] not in self.FILES:
+            raise web.HTTPError(404)
+        return super().validate_absolute_path(root, absolute_path)
+
+    def set_extra_headers(self, path: str) -> None:
+        # A module script, and a worker script, must come with a JavaScript type.
+        self.set_header("Content-Type", "text/javascript; charset=utf-8")
 
 
 class ChannelEventsHandler(BaseHandler):

@@ -106,11 +106,11 @@ def viewer_refusal(handler: web.RequestHandler, viewer: ViewerUser) -> str | Non
     from jupyter_server.services.kernels.handlers import KernelHandler
     from jupyter_server.services.kernels.websocket import KernelWebsocketHandler
 
-    from .handlers import ChannelEventsHandler, StreamHandler
+    from .handlers import ChannelEventsHandler, StreamHandler, ViewersHandler
     from .static import DashboardTicketHandler, StaticDashboardHandler
 
     method = handler.request.method
-    if isinstance(handler, (StreamHandler, ChannelEventsHandler)):
+    if isinstance(handler, (StreamHandler, ChannelEventsHandler, ViewersHandler)):
         return None  # tickets decide which channels (the authorizer grants viewers none)
     # A static dashboard (serve --static): its page, and fresh tickets for its channels,
     # for the grant's notebooks only. The bare prefix is the index, which lists only
@@ -126,7 +126,9 @@ def viewer_refusal(handler: web.RequestHandler, viewer: ViewerUser) -> str | Non
             return None
         return f"the share link opens {', '.join(viewer.grant.notebooks)}, not {path or 'nothing'}"
     if isinstance(handler, FileFindHandler) and method in ("GET", "HEAD"):
-        return None  # Jupyter's, Voila's and extensions' static assets, never user files
+        # Jupyter's, Voila's and extensions' static assets (ours: the stream worker and the
+        # public client, handlers.AssetHandler), never user files.
+        return None
     # The page's kernel: its model (Voila's page reads it before connecting) and websocket.
     if isinstance(handler, KernelWebsocketHandler) or (
         isinstance(handler, KernelHandler) and method == "GET"

@@ -21,11 +21,15 @@ from .toasts import Toasts
 
 
 class DashboardHeader(anywidget.AnyWidget):
-    """The dashboard's title and the state of the page's shared stream."""
+    """The dashboard's title, the state of the page's shared stream, and how many browsers
+    watch the dashboard's channels ("N watching", asked of the hub every few seconds with
+    the page's tickets)."""
 
     _esm = static_asset("dashboard", ".js")
     _css = static_asset("dashboard", ".css")
     title = traitlets.Unicode("").tag(sync=True)
+    #: The channels of the dashboard's widgets, for the "N watching" count.
+    channels = traitlets.List(traitlets.Unicode()).tag(sync=True)
 
 
 class Dashboard(ipywidgets.VBox):  # type: ignore[misc]
@@ -56,7 +60,8 @@ class Dashboard(ipywidgets.VBox):  # type: ignore[misc]
     ) -> None:
         check_keywords(type(self), kwargs, "widgets", "columns", "min_width")
         items = list(widgets)
-        self.header = DashboardHeader(title=title)
+        watched = sorted({c for w in items for c in (getattr(w, "channels", None) or []) if isinstance(c, str)})
+        self.header = DashboardHeader(title=title, channels=watched)
         overlays = [w for w in items if isinstance(w, Toasts)]
         cells = [w for w in items if not isinstance(w, Toasts)]
         for toasts in overlays:

@@ -452,3 +452,30 @@ async def test_replay_whose_unsent_history_is_trimmed_meanwhile_ends_and_resets_
     events = parse(again)
     assert events[0].type == "reset" and json.loads(events[0].data)["reason"] == "gap"
     assert [e.id for e in events[1:]] == last
+
+
+async def test_browsers_are_counted_once_however_many_streams_and_viewers_match_patterns(
+    make_hub: Callable[..., Awaitable[Hub]],
+) -> None:
+    hub = await make_hub()
+    await hub.publish([{"channel": "train/loss", "data": 1}, {"channel": "other", "data": 2}])
+    streams = [
+        await hub.subscribe(["train/*"], BufferSink(), browser="browserA1"),
+        await hub.subscribe(["train/loss"], BufferSink(), browser="browserA1"),  # the same browser
+        await hub.subscribe(["*"], BufferSink(), browser="browserB2"),
+        await hub.subscribe(["train/loss"], BufferSink()),  # names none: counted alone
+    ]
+    listing = {c["name"]: c for c in await hub.channels()}
+    assert (listing["train/loss"]["subscribers"], listing["train/loss"]["browsers"]) == (4, 3)
+    assert (listing["other"]["subscribers"], listing["other"]["browsers"]) == (1, 1)
+    assert hub.stats()["browsers"] == 3
+    assert hub.viewers("train/loss") == 3
+    assert hub.viewers("train/*") == 3  # overlapping patterns: train/*, train/loss, *
+    assert hub.viewers("other") == 1
+    assert hub.viewers(["other", "train/*"]) == 3
+    assert hub.viewers("nothing/here") == 1  # the * stream
+    with pytest.raises(ProtocolError):
+        hub.viewers("bad name!")
+    for stream in streams:
+        hub.unsubscribe(stream)
+    assert hub.viewers("train/loss") == 0 and hub.stats()["browsers"] == 0

@@ -134,7 +134,7 @@ def test_dashboard_streams_with_tickets_behind_jupyterhub_and_no_log_holds_a_tic
         status = page.page.locator(".sse-status").first
         assert status.inner_text() == "live"  # not "live · comm"
         # The page sends its tickets as cookies: the URLs only name the jar.
-        urls = page.js("() => window.__streamSources.map(s => s.url)")
+        urls = page.js("async () => (await globalThis.__sseWidgets.connection().info()).urls")
         assert urls and all("ticket_cookies=" in url and TICKET_HEAD not in url for url in urls), urls
         cookies = [c for c in page.context.cookies() if c["name"].startswith("sse-widgets-ticket-")]
         assert cookies and all(c["value"].startswith(TICKET_HEAD) for c in cookies), cookies

@@ -127,7 +127,7 @@ def test_the_channel_listing_shows_each_channels_fields_and_the_hub_stats(live_s
             SSEStream(live_server.url, ["l/one", "other"], token=live_server.token):
         listing = channels(live_server)
     one = next(c for c in listing["channels"] if c["name"] == "l/one")
-    assert set(one) == {"name", "retained", "bytes", "first_id", "last_id", "subscribers"}
+    assert set(one) == {"name", "retained", "bytes", "first_id", "last_id", "subscribers", "browsers"}
     assert (one["retained"], one["first_id"], one["last_id"], one["subscribers"]) == (3, ids[0], ids[-1], 2)
     assert one["bytes"] > 0
     stats = listing["stats"]

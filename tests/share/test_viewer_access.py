@@ -316,7 +316,7 @@ def test_links_survive_a_restart_with_the_same_secret_and_die_with_a_rotation(
 # query; ``own_kernel`` None on a static dashboard, which has none).
 def viewer_may(handler: str, method: str, path: str, own_kernel: str | None) -> bool:
     path, _, query = path.partition("?")
-    if handler.endswith(("FileFindHandler", "ThemesHandler")):
+    if handler.endswith(("FileFindHandler", "ThemesHandler")) or handler == "sse_widgets.server.handlers.AssetHandler":
         return method == "GET"
     if handler == "sse_widgets.server.static.StaticDashboardHandler":
         # The grant's notebooks, and the index (which lists only those).
@@ -325,7 +325,8 @@ def viewer_may(handler: str, method: str, path: str, own_kernel: str | None) -> 
         return method == "GET" and urllib.parse.parse_qs(query).get("notebook") == [NOTEBOOK]
     if own_kernel is None:
         return handler in ("sse_widgets.server.handlers.StreamHandler",
-                           "sse_widgets.server.handlers.ChannelEventsHandler")
+                           "sse_widgets.server.handlers.ChannelEventsHandler",
+                           "sse_widgets.server.handlers.ViewersHandler")
     if handler == "voila.tornado.handler.TornadoVoilaHandler":
         return method == "GET" and path == f"/voila/render/{NOTEBOOK}"
     if handler in ("jupyter_server.services.kernels.websocket.KernelWebsocketHandler",
@@ -334,7 +335,8 @@ def viewer_may(handler: str, method: str, path: str, own_kernel: str | None) -> 
     if handler == "jupyter_server.services.kernels.handlers.KernelHandler":
         return method == "GET" and own_kernel in path
     return handler in ("sse_widgets.server.handlers.StreamHandler",
-                       "sse_widgets.server.handlers.ChannelEventsHandler")
+                       "sse_widgets.server.handlers.ChannelEventsHandler",
+                       "sse_widgets.server.handlers.ViewersHandler")
 
 
 _PATH_GROUP = r"(?P<path>(?:(?:/[^/]+)+|/?))"

@@ -28,7 +28,7 @@ def test_serve_listens_on_ip_and_keeps_the_key_given_across_restarts() -> None:
     key = secrets.token_urlsafe(16)
     for _ in range(2):  # the cron job's view: the same key works after a restart
         port = free_port()
-        command, url, exports = serve("--ip", "127.0.0.2", "--port", str(port), "--key", key)
+        command, url, exports = serve("--ip", "127.0.0.2", "--port", str(port), f"--key={key}")
         try:
             base = f"http://127.0.0.2:{port}/"
             assert url.startswith(f"{base}voila/render/voila_dashboard.ipynb?token=")

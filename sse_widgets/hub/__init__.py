@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from .backend import Backend, BackendListener, BackendUnavailable, ChannelInfo, Replay
+from .cancels import CancelBoard
 from .encoding import encode_comment, encode_event, encode_retry
 from .event import Cursor, Draft, Event
-from .hub import EventTooLarge, Hub, HubClosed, HubFull, InvalidEvent, parse_json
+from .hub import EventTooLarge, Hub, HubClosed, HubFull, InvalidEvent, TaskFinished, parse_json
 from .memory import MemoryBackend
 from .patterns import ChannelSet
 from .subscriber import BufferSink, Sink, Subscriber
@@ -15,6 +16,7 @@ __all__ = [
     "BackendListener",
     "BackendUnavailable",
     "BufferSink",
+    "CancelBoard",
     "ChannelInfo",
     "ChannelSet",
     "Cursor",
@@ -29,6 +31,7 @@ __all__ = [
     "Replay",
     "Sink",
     "Subscriber",
+    "TaskFinished",
     "encode_comment",
     "encode_event",
     "encode_retry",

@@ -14,6 +14,7 @@ from ..hub import Backend, Hub, MemoryBackend
 from ..hub.backend import UnavailableBackend
 from ..protocol import API_PREFIX, KEY_ENV, LEGACY_TICKET_PARAM, TICKET_PARAM, URL_ENV
 from .handlers import (
+    CancelHandler,
     ChannelEventsHandler,
     ChannelHandler,
     ChannelsHandler,
@@ -171,6 +172,7 @@ class SSEWidgetsApp(ExtensionApp):
                 (api + "stream", StreamHandler),
                 (api + "publish", PublishHandler),
                 (api + "channels", ChannelsHandler),
+                (api + "cancel", CancelHandler),
                 (api + "channels/(?P<name>.+)/events", ChannelEventsHandler),
                 (api + "channels/(?P<name>.+)", ChannelHandler),
             ]

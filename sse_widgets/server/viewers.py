@@ -103,11 +103,13 @@ def viewer_refusal(handler: web.RequestHandler, viewer: ViewerUser) -> str | Non
     from jupyter_server.services.kernels.handlers import KernelHandler
     from jupyter_server.services.kernels.websocket import KernelWebsocketHandler
 
-    from .handlers import ChannelEventsHandler, StreamHandler
+    from .handlers import CancelHandler, ChannelEventsHandler, StreamHandler
 
     method = handler.request.method
     if isinstance(handler, (StreamHandler, ChannelEventsHandler)):
         return None  # tickets decide which channels (the authorizer grants viewers none)
+    if isinstance(handler, CancelHandler) and method == "POST":
+        return None  # the Stop button: the handler wants a ticket with the cancel right
     if isinstance(handler, FileFindHandler) and method in ("GET", "HEAD"):
         return None  # Jupyter's, Voila's and extensions' static assets, never user files
     # The page's kernel: its model (Voila's page reads it before connecting) and websocket.

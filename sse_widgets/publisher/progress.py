@@ -297,7 +297,10 @@ class progress(TqdmClassAPI):
             else:
                 got = next(counter) - probes - counted
             self.n += max(0, got - 1)  # as tqdm: the item whose body did not finish is not counted
-            if _unwind.raised_in(sys._getframe(0).f_back):
+            if self._cancel_requested:
+                # Stopped with the task it encloses (control stops nested bars with it).
+                self._end("cancelled", control.STOP_MESSAGE)
+            elif _unwind.raised_in(sys._getframe(0).f_back):
                 self._end("failed", "stopped by an exception")
                 self._pending_explanation = True
                 _unwind.await_exception(self)

@@ -50,7 +50,7 @@ def main() -> None:
             task = f"run{i}"
             proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(SCRIPT), task],
                                     env={**env, **server.env}, stdout=subprocess.PIPE, text=True)
-            stream.read(lambda evs: any(e.json["data"].get("task") == task for e in evs), timeout=60)
+            stream.read(lambda evs, task=task: any(e.json["data"].get("task") == task for e in evs), timeout=60)
             time.sleep(0.5)  # let the poll settle into its idle wait, the usual state at a click
             request = urllib.request.Request(
                 server.url + "sse-widgets/api/cancel", method="POST",

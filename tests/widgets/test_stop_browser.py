@@ -8,7 +8,12 @@ import uuid
 from typing import Any
 
 import pytest
-from test_browser import CELLS, UIS, browser, built, open_page, playwright_api, quiet_lab  # noqa: F401
+import test_browser
+from test_browser import CELLS, UIS, playwright_api
+
+# The browser tests' fixtures: one server and one browser per module, pages per test.
+browser, built, open_page, quiet_lab = (
+    test_browser.browser, test_browser.built, test_browser.open_page, test_browser.quiet_lab)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -29,12 +34,12 @@ def test_stop_clicked_twice_ends_a_busy_cell_once_and_the_kernel_stays_usable(
     channel = f"t{uuid.uuid4().hex[:6]}/progress"
     page = open_page(ui, [
         f'import sse_widgets as sw\nsw.ProgressBoard("{channel}", cancel=True, title="jobs")',
-        "import time\n"
+        ("import time\n"
         "try:\n"
         f'    for i in sw.progress(range(10**6), desc="long loop", channel="{channel}", task="loop"):\n'
         "        time.sleep(0.01)\n"
         "except sw.Cancelled as exc:\n"
-        '    print("caught", type(exc).__name__, exc)\n',
+        '    print("caught", type(exc).__name__, exc)\n'),
         "print(6 * 7)",
     ])  # fmt: skip
     page.run_cell(0)

@@ -212,3 +212,53 @@ def test_who_may_stop_a_task(live_server: JupyterServer) -> None:
         assert out.count("caught Cancelled") == 1
     finally:
         proc.kill()
+
+
+def test_the_poll_runs_only_while_a_cancellable_task_runs(live_server: JupyterServer) -> None:
+    proc = start_script("""
+        import threading, time
+        import sse_widgets as sw
+        from sse_widgets.publisher import control
+        print("before", control.watching())
+        for i in sw.progress(range(3), channel="c/poll", task="opted-out", cancellable=False):
+            print("opted out", control.watching())
+        for i in sw.progress(range(3), channel="c/poll", task="t"):
+            print("during", control.watching())
+        for _ in range(100):  # the thread is cut when the last task ends, not after a poll
+            if not control.watching():
+                break
+            time.sleep(0.05)
+        print("after", control.watching(), [t.name for t in threading.enumerate() if "cancel" in t.name])
+    """, live_server.env)  # fmt: skip
+    out, err = proc.communicate(timeout=60)
+    assert "before False" in out and "opted out False" in out and "during True" in out, err
+    assert "after False []" in out
+    with SSEStream(live_server.url, ["c/poll"], token=live_server.token, last_event_id="0") as stream:
+        states = final_states(stream, ["opted-out", "t"])
+    assert states["opted-out"]["cancellable"] is False and "cancellable" not in states["t"]
+
+
+def test_a_manual_bar_hears_the_stop_through_on_cancel_and_cancel_requested(live_server: JupyterServer) -> None:
+    code = """
+        import threading, time
+        import sse_widgets as sw
+        heard = threading.Event()
+        bar = sw.progress(total=10**6, channel="c/manual", task="m", on_cancel=lambda b: heard.set())
+        bar.refresh()
+        while not bar.cancel_requested:
+            bar.update(1)
+            time.sleep(0.01)
+        print("heard", heard.wait(10), flush=True)
+        bar.close()
+    """
+    with SSEStream(live_server.url, ["c/manual"], token=live_server.token) as stream:
+        proc = start_script(code, live_server.env)
+        try:
+            wait_running(stream, "m")
+            assert cancel(live_server, {"channel": "c/manual", "task": "m"})[0] == 202
+            out, err = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+        state = final_state(stream, "m")
+    assert "heard True" in out, err
+    assert (state["status"], state["message"]) == ("cancelled", "stopped from the dashboard")

@@ -12,6 +12,7 @@ from typing import Any
 
 from ._warnings import SSEWidgetsWarning
 from .publisher import (
+    Cancelled,
     LogHandler,
     capture_logging,
     connect,
@@ -43,6 +44,7 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "Cancelled",
     "Dashboard",
     "EventLog",
     "LiveChart",

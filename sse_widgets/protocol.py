@@ -29,6 +29,13 @@ STATIC_PREFIX = "sse-widgets/static/"
 #: Query parameter naming the browser a stream is for (one per browser, shared by its tabs),
 #: so that the hub counts browsers, not tabs. A count, not an identity: never trusted.
 BROWSER_PARAM = "browser"
+#: POST ``{"channel", "task"}`` stops a task; GET (publishers) long-polls for stop requests.
+CANCEL_PATH = API_PREFIX + "cancel"
+#: Header a page sends its widget's ticket in when it asks to stop a task (no cookie
+#: login needed, and never in a URL that a log could print).
+TICKET_HEADER = "X-SSE-Widgets-Ticket"
+#: The right a ticket's ``r`` list names when its widget was made with ``cancel=True``.
+CANCEL_RIGHT = "cancel"
 
 #: Header that carries the publish key. Not ``Authorization``: JupyterHub would take any
 #: ``Authorization: token`` as a Hub token and look it up.
@@ -168,7 +175,8 @@ def data_depth_error(data: object, limit: int = MAX_DATA_DEPTH) -> str | None:
 
 # --- stream tickets -------------------------------------------------------------------
 # A ticket is ``b64url(json({"c": [patterns], "e": expiry}))`` "." ``b64url(HMAC-SHA256)``
-# keyed with the publish key. It lets a browser stream exactly the channels it names,
+# keyed with the publish key; ``"r": ["cancel"]`` in the body adds the right to stop the
+# tasks of those channels (tickets without ``r``, minted before it existed, grant reading). It lets a browser stream exactly the channels it names,
 # where Jupyter auth cannot reach (Voila pages without a token, JupyterHub's XSRF rule on
 # cookie GETs that EventSource cannot satisfy).
 
@@ -204,15 +212,23 @@ def _sign(key: str, payload: str) -> str:
     return _b64(hmac.new(key.encode(), payload.encode("ascii"), hashlib.sha256).digest())
 
 
-def mint_ticket(key: str, patterns: Iterable[str], ttl: float, now: float | None = None) -> str:
-    """Mint a ticket granting ``patterns`` for ``ttl`` seconds, signed with ``key``."""
+def mint_ticket(
+    key: str, patterns: Iterable[str], ttl: float, now: float | None = None, *, cancel: bool = False
+) -> str:
+    """Mint a ticket granting ``patterns`` for ``ttl`` seconds, signed with ``key``.
+
+    With ``cancel=True`` it also grants stopping the tasks published on those channels.
+    """
     granted = [check_pattern(p) for p in patterns]
     if not granted:
         raise ProtocolError("a ticket must name at least one channel or pattern")
     if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 < ttl < math.inf:
         raise ProtocolError(f"ticket ttl must be a positive number of seconds, not {ttl!r}")
     expiry = int((time.time() if now is None else now) + ttl)
-    payload = _b64(json.dumps({"c": granted, "e": expiry}, separators=(",", ":")).encode())
+    body: dict[str, object] = {"c": granted, "e": expiry}
+    if cancel:
+        body["r"] = [CANCEL_RIGHT]
+    payload = _b64(json.dumps(body, separators=(",", ":")).encode())
     ticket = f"{payload}.{_sign(key, payload)}"
     if len(ticket) > MAX_TICKET_LENGTH:
         raise ProtocolError(
@@ -223,7 +239,12 @@ def mint_ticket(key: str, patterns: Iterable[str], ttl: float, now: float | None
 
 
 def verify_ticket(key: str, ticket: object, now: float | None = None) -> list[str]:
-    """Return the patterns a ticket grants, or raise ProtocolError saying why it is refused.
+    """Return the patterns a ticket grants, or raise ProtocolError saying why it is refused."""
+    return ticket_grant(key, ticket, now)[0]
+
+
+def ticket_grant(key: str, ticket: object, now: float | None = None) -> tuple[list[str], frozenset[str]]:
+    """The patterns a ticket grants and its extra rights (``{"cancel"}`` or none).
 
     Any input is judged, whatever its characters or size: the shape is checked before the
     signature (so ``compare_digest`` only ever sees ASCII), and the signed body after it.
@@ -256,8 +277,11 @@ def verify_ticket(key: str, ticket: object, now: float | None = None) -> list[st
         raise ProtocolError("malformed ticket: 'e' must be the expiry in epoch seconds")
     if (time.time() if now is None else now) >= expiry:
         raise ProtocolError("ticket expired; render the widget again for a fresh one")
+    rights = body.get("r", [])
+    if not isinstance(rights, list) or not all(isinstance(r, str) for r in rights):
+        raise ProtocolError("malformed ticket: 'r' must be a list of rights")
     try:
-        return [check_pattern(p) for p in patterns]
+        return [check_pattern(p) for p in patterns], frozenset(rights)
     except ProtocolError as exc:
         raise ProtocolError(f"malformed ticket: {exc}") from exc
 

@@ -6,6 +6,7 @@
 // clock skew between the browser and the server.
 
 import "./style.css";
+import { requestStop } from "./cancel";
 import { Envelope } from "./stream";
 import { Model, StreamStore, defineWidget, formatDuration, formatNumber, frame, h } from "./widget";
 
@@ -28,13 +29,34 @@ export interface Task {
   receivedAt: number;
   samples: Array<[number, number]>;
   order: number;
+  cancellable: boolean;
 }
 
 export class ProgressStore extends StreamStore {
   readonly kind = "progress";
   tasks = new Map<string, Task>();
   version = 0;
+  /** Tasks whose Stop was clicked (shared by every view of the model): clicked once. */
+  stopping = new Set<string>();
+  /** Why a Stop request was refused, by task key. */
+  stopErrors = new Map<string, string>();
   private order = 0;
+
+  /** Ask the hub to stop a task; a second click while it stops does nothing. */
+  stop(key: string): void {
+    const t = this.tasks.get(key);
+    if (!t || this.stopping.has(key) || FINISHED.has(t.status)) return;
+    this.stopping.add(key);
+    this.stopErrors.delete(key);
+    this.invalidate();
+    void requestStop(String(this.model.get("ticket") ?? ""), t.channel, t.task).then((result) => {
+      if (!result.ok) {
+        this.stopping.delete(key);
+        this.stopErrors.set(key, `Stop refused (${result.status}): ${result.message}`);
+      }
+      this.invalidate();
+    });
+  }
 
   protected take(event: Envelope): void {
     if (event.type !== "progress" || !event.data || typeof event.data !== "object") return;
@@ -49,7 +71,7 @@ export class ProgressStore extends StreamStore {
       t = {
         key, task: id, channel: event.channel, label: id, n: 0, total: null, unit: "it",
         status: "running", parent: null, message: "", firstTs: event.ts, lastTs: event.ts,
-        receivedAt: performance.now(), samples: [], order: this.order++,
+        receivedAt: performance.now(), samples: [], order: this.order++, cancellable: true,
       };
       this.tasks.set(key, t);
     }
@@ -61,6 +83,7 @@ export class ProgressStore extends StreamStore {
     if (typeof d.status === "string" && d.status) t.status = d.status;
     if (d.parent !== undefined) t.parent = d.parent === null ? null : String(d.parent);
     if (typeof d.message === "string") t.message = d.message;
+    t.cancellable = d.cancellable !== false;
     t.lastTs = event.ts;
     t.receivedAt = performance.now();
     t.samples.push([event.ts, t.n]);
@@ -131,9 +154,10 @@ interface Row {
   timing: HTMLElement;
   status: HTMLElement;
   message: HTMLElement;
+  stop: HTMLButtonElement;
 }
 
-function makeRow(onToggle: () => void): Row {
+function makeRow(onToggle: () => void, onStop: () => void): Row {
   const root = h("div", "sse-task");
   const top = h("div", "sse-task-top");
   const toggle = h("button", "sse-toggle");
@@ -142,7 +166,10 @@ function makeRow(onToggle: () => void): Row {
   const label = h("span", "sse-task-label");
   const percent = h("span", "sse-task-percent");
   const status = h("span", "sse-task-status");
-  top.append(toggle, label, percent, status);
+  const stop = h("button", "sse-stop");
+  stop.type = "button";
+  stop.addEventListener("click", onStop);
+  top.append(toggle, label, percent, status, stop);
   const bar = h("div", "sse-bar");
   const fill = h("div", "sse-bar-fill");
   bar.append(fill);
@@ -152,11 +179,29 @@ function makeRow(onToggle: () => void): Row {
   const message = h("span", "sse-task-message");
   meta.append(counts, timing, message);
   root.append(top, bar, meta);
-  return { root, toggle, label, fill, percent, counts, timing, status, message };
+  return { root, toggle, label, fill, percent, counts, timing, status, message, stop };
 }
 
 function set(el: HTMLElement, text: string): void {
   if (el.textContent !== text) el.textContent = text;
+}
+
+// Without a hub (transport "comm") the click could only travel over the comm, which waits
+// behind the running cell: the button stays, disabled, and says so.
+const NO_HUB_STOP =
+  "Stop needs the sse-widgets server extension: without it the click would reach the kernel " +
+  "only after the running cell ends. Use the notebook's interrupt (■) instead.";
+
+function drawStop(button: HTMLButtonElement, t: Task, store: ProgressStore, model: Model): void {
+  const show = Boolean(model.get("cancel")) && t.cancellable && !FINISHED.has(t.status);
+  button.style.display = show ? "" : "none";
+  if (!show) return;
+  const stopping = store.stopping.has(t.key);
+  const noHub = model.get("transport") === "comm";
+  set(button, stopping ? "Stopping…" : "Stop");
+  button.disabled = stopping || noHub;
+  button.setAttribute("aria-label", `Stop ${t.label}`);
+  button.title = noHub ? NO_HUB_STOP : stopping ? "asked to stop; waiting for the task to end" : `Stop ${t.label}`;
 }
 
 function renderBoard(store: ProgressStore, el: HTMLElement, model: Model) {
@@ -216,7 +261,7 @@ function renderBoard(store: ProgressStore, el: HTMLElement, model: Model) {
             expanded.add(key);
           }
           draw();
-        });
+        }, () => store.stop(key));
         rows.set(t.key, row);
       }
       keep.add(t.key);
@@ -240,7 +285,8 @@ function renderBoard(store: ProgressStore, el: HTMLElement, model: Model) {
         if (!done && t.total !== null && t.total > t.n) parts.push(`ETA ${formatDuration((t.total - t.n) / rate)}`);
       }
       set(row.timing, parts.join(" · "));
-      set(row.message, t.message);
+      set(row.message, store.stopErrors.get(t.key) ?? t.message);
+      drawStop(row.stop, t, store, model);
     }
     for (const [key, row] of rows) {
       if (!keep.has(key)) {

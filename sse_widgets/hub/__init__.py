@@ -12,9 +12,10 @@ from .backend import (
     Replay,
     ReplayInterrupted,
 )
+from .cancels import CancelBoard
 from .encoding import encode_comment, encode_event, encode_retry
 from .event import Cursor, Draft, Event
-from .hub import EventTooLarge, Hub, HubClosed, HubFull, InvalidEvent, parse_json
+from .hub import EventTooLarge, Hub, HubClosed, HubFull, InvalidEvent, TaskFinished, parse_json
 from .memory import MemoryBackend
 from .patterns import ChannelSet
 from .subscriber import BufferSink, Sink, Subscriber
@@ -24,6 +25,7 @@ __all__ = [
     "BackendListener",
     "BackendUnavailable",
     "BufferSink",
+    "CancelBoard",
     "ChannelInfo",
     "ChannelSet",
     "Cursor",
@@ -41,6 +43,7 @@ __all__ = [
     "ReplayInterrupted",
     "Sink",
     "Subscriber",
+    "TaskFinished",
     "encode_comment",
     "encode_event",
     "encode_retry",

@@ -30,6 +30,7 @@ from ..protocol import (
     data_depth_error,
 )
 from .backend import Backend, ChannelInfo, Replay, ReplayInterrupted
+from .cancels import FINISHED, CancelBoard
 from .encoding import encode_comment, encode_event
 from .event import Cursor, Draft, Event
 from .memory import MemoryBackend
@@ -54,6 +55,10 @@ class EventTooLarge(InvalidEvent):
 
 class HubFull(RuntimeError):
     """``max_subscribers`` streams are already open."""
+
+
+class TaskFinished(RuntimeError):
+    """A stop request for a task that has already ended."""
 
 
 class HubClosed(RuntimeError):
@@ -141,6 +146,8 @@ class Hub:
         self._deliveries = 0
         self._dropped_slow = 0
         self._dropped_broken = 0
+        #: Stop requests waiting for their task's process (see ``cancels``).
+        self.cancels = CancelBoard()
 
     @property
     def epoch(self) -> str:
@@ -167,6 +174,7 @@ class Hub:
     async def close(self) -> None:
         """End every stream cleanly (browsers reconnect later) and stop the backend."""
         self._closed = True
+        self.cancels.close()
         if self._heartbeat_task is not None:
             self._heartbeat_task.cancel()
         self._flush()
@@ -277,6 +285,7 @@ class Hub:
         writes (one ``send`` per subscriber carries more events), which is what keeps a
         thousand streams fed when the kernel-level cost of a send dominates.
         """
+        self.cancels.observe(events)
         self._pending.extend(events)
         self._last_delivered = events[-1].seq
         if self._flush_handle is None:
@@ -564,6 +573,42 @@ class Hub:
         check_channel(channel)
         return await self.backend.delete(channel)
 
+    # --- stop requests -----------------------------------------------------------------
+
+    async def task_status(self, channel: str, task: str) -> str | None:
+        """The status of ``task``'s newest ``progress`` event on ``channel``; None if none retained.
+
+        Read from the channel's history (the one record every server of a shared backend
+        has), newest first; a click is rare enough for a scan of one channel's history.
+        """
+        check_channel(channel)
+        replay = await self.backend.history(channel, None, 100_000)
+        for event in reversed(replay.events):
+            if event.type != "progress":
+                continue
+            data = event.to_dict().get("data")
+            if isinstance(data, dict) and data.get("task") == task:
+                status = data.get("status")
+                return status if isinstance(status, str) else "running"
+        return None
+
+    async def cancel(self, channel: str, task: str, by: str) -> str:
+        """Ask the process running ``task`` on ``channel`` to stop it.
+
+        Returns ``"stopping"`` (a ``cancel`` event was published), or ``"already stopping"``
+        (one is pending: a second click changes nothing). Raises ``LookupError`` for a task
+        with no retained progress, ``TaskFinished`` for one that has ended.
+        """
+        status = await self.task_status(channel, task)
+        if status is None:
+            raise LookupError(f"no task {task!r} on channel {channel!r} (none retained)")
+        if status in FINISHED:
+            raise TaskFinished(f"task {task!r} on channel {channel!r} has already ended ({status})")
+        if self.cancels.pending(channel, task):
+            return "already stopping"
+        await self.publish({"channel": channel, "type": "cancel", "data": {"task": task, "by": by}})
+        return "stopping"
+
     def deleted(self, channel: str) -> None:
         """Backend callback: end the streams that read ``channel`` (after what is pending),
         so that they reconnect, and their cursor, now older than the deletion, resets."""
@@ -587,6 +632,7 @@ class Hub:
             "deliveries": self._deliveries,
             "dropped_slow": self._dropped_slow,
             "dropped_broken": self._dropped_broken,
+            **self.cancels.stats(),
             **self.backend.stats(),
         }
 

@@ -118,7 +118,7 @@ def probe(connection: Connection, timeout: float = 1.0) -> str | None:
         response = conn.getresponse()
         response.read()
     except TRANSPORT_ERRORS as exc:
-        return f"cannot reach {connection.publish_url}: {exc or type(exc).__name__}"
+        return f"cannot reach {connection.publish_url}: {str(exc) or type(exc).__name__}"
     finally:
         conn.close()
     if 200 <= response.status < 300:

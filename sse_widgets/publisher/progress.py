@@ -7,14 +7,15 @@ import os
 import secrets
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from operator import itemgetter, length_hint
 from time import monotonic
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .. import protocol
-from . import _process, _unwind
+from . import _process, _unwind, control
+from .control import Cancelled
 from .events import check_channel
 from .local import LocalTransport
 from .textbar import TextBar
@@ -68,6 +69,8 @@ def _open_bars() -> list[progress]:
 
 
 def _describe(exc: BaseException) -> tuple[str, str]:
+    if isinstance(exc, Cancelled):
+        return "cancelled", str(exc)
     if isinstance(exc, KeyboardInterrupt):
         return "cancelled", "interrupted"
     text = str(exc)
@@ -112,6 +115,12 @@ class progress(TqdmClassAPI):
         Task id (unique by default); reuse one to update the same bar across runs.
     parent : progress or str or None, optional
         The enclosing task; by default the innermost bar open in this thread.
+    cancellable : bool, default True
+        Offer a Stop button on dashboards made with ``cancel=True``. Stopping raises
+        ``sw.Cancelled`` at the next iteration; False opts this task out (no button).
+    on_cancel : callable, optional
+        Called with the bar (from a background thread) when a stop is requested; for code
+        that drives the bar with ``update()`` and checks nothing itself.
     **kwargs
         Other tqdm arguments (``ncols``, ``position``, ``ascii``, ``bar_format``...) are
         accepted and ignored, so that ``from sse_widgets import tqdm`` stands in for tqdm.
@@ -141,6 +150,8 @@ class progress(TqdmClassAPI):
         channel: str = PROGRESS_CHANNEL,
         task: str | None = None,
         parent: progress | str | None = AUTO,
+        cancellable: bool = True,
+        on_cancel: Callable[[progress], object] | None = None,
         **kwargs: Any,
     ) -> None:
         unknown = set(kwargs) - _IGNORED
@@ -183,6 +194,13 @@ class progress(TqdmClassAPI):
         self._last_n = initial
         self._start = self._last_time = monotonic()
         self._pending_explanation = False
+        self._cancel_requested = False
+        self._on_cancel = on_cancel
+        self._parent_bar: progress | None = None
+        self._watched = False
+        if on_cancel is not None and not callable(on_cancel):
+            raise TypeError(f"progress() on_cancel must be callable, not {type(on_cancel).__name__}")
+        self.cancellable = bool(cancellable)
         if self.disable:
             return
         self.channel = check_channel(channel)
@@ -206,8 +224,18 @@ class progress(TqdmClassAPI):
         unseen = t is None or (isinstance(t, LocalTransport) and not t.watched(self.channel))
         self._bar = TextBar(file, kwargs.get("ncols"), bool(ascii) if ascii is not None else None) if unseen else None
         self._instances.add(self)
+        conn = getattr(t, "connection", None) if t is not None else None
+        if self.cancellable and conn is not None:
+            # Only a process that publishes to a hub can be reached by a Stop click.
+            self._watched = True
+            control.watch(self, conn)
         if self.delay <= 0:
             self.refresh()
+
+    @property
+    def cancel_requested(self) -> bool:
+        """True once the task was stopped from a dashboard (``update()`` loops poll this)."""
+        return self._cancel_requested
 
     @property
     def dynamic_miniters(self) -> bool:
@@ -249,6 +277,8 @@ class progress(TqdmClassAPI):
                     probes += 1
                     got, counted = pulled - counted, pulled
                 self.n += got
+                if self._cancel_requested:  # the one check per chunk: set by control's thread
+                    raise Cancelled(self.task)
                 if got < chunk:
                     break
                 now = monotonic()
@@ -267,7 +297,10 @@ class progress(TqdmClassAPI):
             else:
                 got = next(counter) - probes - counted
             self.n += max(0, got - 1)  # as tqdm: the item whose body did not finish is not counted
-            if _unwind.raised_in(sys._getframe(0).f_back):
+            if self._cancel_requested:
+                # Stopped with the task it encloses (control stops nested bars with it).
+                self._end("cancelled", control.STOP_MESSAGE)
+            elif _unwind.raised_in(sys._getframe(0).f_back):
                 self._end("failed", "stopped by an exception")
                 self._pending_explanation = True
                 _unwind.await_exception(self)
@@ -370,8 +403,11 @@ class progress(TqdmClassAPI):
         """Does nothing."""
 
     def close(self) -> None:
-        """Finish the bar with status ``done``."""
-        self._end("done", self.postfix)
+        """Finish the bar with status ``done`` (``cancelled`` when it was stopped meanwhile)."""
+        if self._cancel_requested:
+            self._end("cancelled", control.STOP_MESSAGE)
+        else:
+            self._end("done", self.postfix)
 
     def fail(self, message: str = "") -> None:
         """Finish the bar with status ``failed``."""
@@ -406,6 +442,7 @@ class progress(TqdmClassAPI):
             "message": message,
             "elapsed": round(now - self._start, 3),
             "leave": self.leave,
+            **({} if self.cancellable else {"cancellable": False}),
         }
 
     def _publish_running(self, now: float, force: bool = False) -> None:
@@ -428,6 +465,9 @@ class progress(TqdmClassAPI):
         self.closed = True
         self.status = status
         self._instances.discard(self)
+        if self._watched:
+            self._watched = False
+            control.unwatch(self)
         now = monotonic()
         stack = _open_bars()
         if self in stack:

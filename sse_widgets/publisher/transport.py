@@ -213,7 +213,7 @@ class Transport(QueuedSender):
             try:
                 reply = self._client.post(body, key)
             except TRANSPORT_ERRORS as exc:
-                self._outage(f"cannot reach the hub at {self.connection.publish_url}: {exc or type(exc).__name__}")
+                self._outage(f"cannot reach the hub at {self.connection.publish_url}: {str(exc) or type(exc).__name__}")
                 self._keep(work)
                 return False
             if reply.status == 200:

@@ -26,6 +26,7 @@ from ..protocol import (
 )
 from .handlers import (
     AssetHandler,
+    CancelHandler,
     ChannelEventsHandler,
     ChannelHandler,
     ChannelsHandler,
@@ -287,6 +288,7 @@ class SSEWidgetsApp(ExtensionApp):
                 (api + "publish", PublishHandler),
                 (api + "channels", ChannelsHandler),
                 (api + "viewers", ViewersHandler),
+                (api + "cancel", CancelHandler),
                 (api + "channels/(?P<name>.+)/events", ChannelEventsHandler),
                 (api + "channels/(?P<name>.+)", ChannelHandler),
                 ("/" + TICKET_PATH, DashboardTicketHandler),

@@ -19,24 +19,30 @@ from ..hub import (
     IdempotencyConflict,
     InvalidEvent,
     OutcomeUnknown,
+    TaskFinished,
     parse_json,
 )
 from ..hub.encoding import encode_retry
 from ..hub.patterns import ChannelSet
 from ..protocol import (
     BROWSER_PARAM,
+    CANCEL_RIGHT,
     IDEMPOTENCY_HEADER,
     KEY_HEADER,
     LEGACY_TICKET_PARAM,
+    MAX_STREAM_PATTERNS,
     TICKET_COOKIE_PREFIX,
     TICKET_COOKIES_PARAM,
+    TICKET_HEADER,
     TICKET_PARAM,
     ProtocolError,
     check_browser_id,
+    check_channel,
     check_idempotency_key,
     check_ticket_jar,
     covers,
     scrub_tickets,
+    ticket_grant,
 )
 from .sink import ResponseSink
 
@@ -356,3 +362,99 @@ async def delete_channel(handler: BaseHandler, name: str) -> None:
         handler.fail(404, f"no channel {name!r} with retained events")
     handler.set_status(204)
     handler.finish()
+
+
+#: Longest a publisher's poll for stop requests is held open, in seconds.
+MAX_CANCEL_WAIT = 30.0
+
+
+class CancelHandler(BaseHandler):
+    """``POST .../cancel``: stop a task; ``GET .../cancel``: a publisher's poll for stop requests.
+
+    Who may stop a task: the publish key (scripts), a Jupyter login with ``write`` on
+    ``sse_widgets`` (the notebook's page), or a ticket carrying the cancel right that
+    covers the task's channel (widgets made with ``cancel=True``, Voila viewers included).
+    """
+
+    def check_xsrf_cookie(self) -> None:
+        # As PublishHandler: a custom header (key or ticket) cannot come from a cross-site
+        # form without a CORS preflight; post() judges those requests itself.
+        headers = self.request.headers
+        if headers.get(KEY_HEADER) is not None or headers.get(TICKET_HEADER) is not None:
+            return None
+        if hasattr(self, "_jupyter_current_user") and self.current_user is None:
+            return None
+        return super().check_xsrf_cookie()
+
+    @allow_unauthenticated
+    async def post(self) -> None:
+        try:
+            body = json.loads(self.request.body or b"null")
+        except ValueError:
+            self.fail(400, 'the body must be JSON: {"channel": "progress", "task": "<task id>"}')
+        if not isinstance(body, dict) or not isinstance(body.get("task"), str) or not body["task"]:
+            self.fail(400, 'the body must be {"channel": "progress", "task": "<task id>"}')
+        channel = body.get("channel", "progress")
+        try:
+            check_channel(channel)
+        except ProtocolError as exc:
+            self.fail(400, str(exc))
+        by = await self._allowed_to_cancel(channel)
+        try:
+            status = await self.app.hub.cancel(channel, body["task"], by)
+        except LookupError as exc:
+            self.fail(404, str(exc))
+        except TaskFinished as exc:
+            self.fail(409, f"{exc}; nothing to stop")
+        except (HubClosed, BackendUnavailable) as exc:
+            self.fail(503, str(exc))
+        self.set_status(202)
+        self.finish({"status": status, "channel": channel, "task": body["task"]})
+
+    async def _allowed_to_cancel(self, channel: str) -> str:
+        """Who is asking (for the cancel event), or 403 saying what would be needed."""
+        if await self.has_valid_key():
+            return "key"
+        if self.request.headers.get(KEY_HEADER) is not None:
+            self.fail(403, f"wrong {KEY_HEADER}: it must be this server's SSE_WIDGETS_KEY")
+        if self.jupyter_allows("write"):
+            return "jupyter"
+        sent = self.request.headers.get(TICKET_HEADER)
+        if not sent:
+            self.fail(403, "stopping a task needs a Jupyter login, the publish key, or the "
+                           f"ticket of a widget made with cancel=True (in {TICKET_HEADER})")
+        try:
+            patterns, rights = ticket_grant(self.app.key, sent)
+        except ProtocolError as exc:
+            self.fail(403, f"ticket refused: {exc}")
+        if CANCEL_RIGHT not in rights:
+            self.fail(403, "this ticket may follow its channels but not stop their tasks: "
+                           "the widget was made without cancel=True")
+        if not any(covers(p, channel) for p in patterns):
+            self.fail(403, f"the ticket given does not cover channel {channel!r}")
+        return "ticket"
+
+    @allow_unauthenticated
+    async def get(self) -> None:
+        if not await self.has_valid_key() and not self.jupyter_allows("read"):
+            self.fail(403, f"polling for stop requests needs the {KEY_HEADER} header or Jupyter auth")
+        channels = self.get_arguments("channel")
+        try:
+            wanted = frozenset(check_channel(c) for c in channels)
+            after = int(self.get_argument("after", "0"))
+            wait = float(self.get_argument("wait", "0"))
+        except ProtocolError as exc:
+            self.fail(400, str(exc))
+        except ValueError:
+            self.fail(400, "after must be an integer and wait a number of seconds")
+        if not wanted or len(wanted) > MAX_STREAM_PATTERNS:
+            self.fail(400, f"name 1 to {MAX_STREAM_PATTERNS} channels: ?channel=NAME (repeatable)")
+        board = self.app.hub.cancels
+        if self.get_argument("board", board.board_id) != board.board_id:
+            after = 0  # numbered by another board (the server restarted): start over
+        try:
+            found = await board.wait(wanted, after, min(max(wait, 0.0), MAX_CANCEL_WAIT))
+        except OverflowError as exc:
+            self.fail(503, f"{exc}; try again later")
+        self.set_header("Cache-Control", "no-store")
+        self.finish({"board": board.board_id, "seq": board.seq, "cancel": found})

@@ -106,7 +106,7 @@ def viewer_refusal(handler: web.RequestHandler, viewer: ViewerUser) -> str | Non
     from jupyter_server.services.kernels.handlers import KernelHandler
     from jupyter_server.services.kernels.websocket import KernelWebsocketHandler
 
-    from .handlers import ChannelEventsHandler, StreamHandler, ViewersHandler
+    from .handlers import CancelHandler, ChannelEventsHandler, StreamHandler, ViewersHandler
     from .static import DashboardTicketHandler, StaticDashboardHandler
 
     method = handler.request.method
@@ -125,6 +125,8 @@ def viewer_refusal(handler: web.RequestHandler, viewer: ViewerUser) -> str | Non
         if path in viewer.grant.notebooks:
             return None
         return f"the share link opens {', '.join(viewer.grant.notebooks)}, not {path or 'nothing'}"
+    if isinstance(handler, CancelHandler) and method == "POST":
+        return None  # the Stop button: the handler wants a ticket with the cancel right
     if isinstance(handler, FileFindHandler) and method in ("GET", "HEAD"):
         # Jupyter's, Voila's and extensions' static assets (ours: the stream worker and the
         # public client, handlers.AssetHandler), never user files.

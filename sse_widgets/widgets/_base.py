@@ -171,7 +171,9 @@ class StreamWidget(anywidget.AnyWidget):
             self.ticket = ""
             return
         try:
-            self.ticket = mint_ticket(key, self.channels, TICKET_TTL)
+            # Widgets with a Stop button (ProgressBoard(cancel=True)) mint the right to use it.
+            cancel = bool(getattr(self, "cancel", False))
+            self.ticket = mint_ticket(key, self.channels, TICKET_TTL, cancel=cancel)
         except ProtocolError:
             self.ticket = ""
 

@@ -25,10 +25,17 @@ class ProgressBoard(StreamWidget):
         Start with finished top-level tasks hidden (a button in the widget toggles it).
     title
         Shown in the header.
+    cancel
+        Show a Stop button on each running task. The click goes to the server (never
+        through the busy kernel); the task's process raises ``sw.Cancelled`` in its loop.
+        The widget's ticket then carries the right to stop its channels' tasks, so that a
+        Voila viewer of the dashboard may stop them too.
 
     Notes
     -----
     Tasks with a ``parent`` are indented under it; a finished parent folds its children.
+    Without the server extension (``transport == "comm"``) the Stop button is disabled:
+    the click could only reach the kernel after the running cell.
     """
 
     _esm = static_asset("progress", ".js")
@@ -37,6 +44,11 @@ class ProgressBoard(StreamWidget):
 
     task = traitlets.Unicode("", help="show only this task (and its children)").tag(sync=True)
     collapse_finished = traitlets.Bool(False, help="hide finished tasks at first").tag(sync=True)
+    cancel = traitlets.Bool(False, help="offer a Stop button on running tasks").tag(sync=True)
+
+    @traitlets.observe("cancel")
+    def _cancel_changed(self, change: dict[str, Any]) -> None:
+        self._mint()  # the ticket carries the cancel right only while this is on
 
     def __init__(self, channels: str | Iterable[str] | None = None, **kwargs: Any) -> None:
         super().__init__(channels, **kwargs)

@@ -334,6 +334,8 @@ def viewer_may(handler: str, method: str, path: str, own_kernel: str | None) -> 
         return own_kernel in path
     if handler == "jupyter_server.services.kernels.handlers.KernelHandler":
         return method == "GET" and own_kernel in path
+    if handler == "sse_widgets.server.handlers.CancelHandler":
+        return method == "POST"  # the Stop button; the handler then wants the ticket's cancel right
     return handler in ("sse_widgets.server.handlers.StreamHandler",
                        "sse_widgets.server.handlers.ChannelEventsHandler",
                        "sse_widgets.server.handlers.ViewersHandler")

@@ -262,3 +262,16 @@ def test_a_manual_bar_hears_the_stop_through_on_cancel_and_cancel_requested(live
         state = final_state(stream, "m")
     assert "heard True" in out, err
     assert (state["status"], state["message"]) == ("cancelled", "stopped from the dashboard")
+
+
+def test_polling_for_stop_requests_needs_the_key_or_a_login(live_server: JupyterServer) -> None:
+    """The poll tells which tasks are being stopped: no credential, no answer (the check
+    is async; called without ``await`` it was always true and let everyone in)."""
+    url = f"{live_server.url}sse-widgets/api/cancel?channel=c/poll&wait=0"
+    for headers in ({}, {KEY_HEADER: "not-the-key"}):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30)
+        assert refused.value.code == 403
+    with urllib.request.urlopen(urllib.request.Request(url, headers={KEY_HEADER: live_server.key}),
+                                timeout=30) as response:
+        assert response.status == 200

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+# Loaded here, in the importing thread: socket.create_connection encodes host names with
+# the "idna" codec, whose first lookup imports this module. Two background threads (the
+# sender and the stop poll) making their first connection at once in a fresh worker
+# process can race on that import, and one gets "LookupError: unknown encoding: idna".
+import encodings.idna  # noqa: F401
 import http.client
 import json
 import ssl

@@ -318,15 +318,20 @@ def viewer_may(handler: str, method: str, path: str, own_kernel: str | None) -> 
     path, _, query = path.partition("?")
     if handler.endswith(("FileFindHandler", "ThemesHandler")) or handler == "sse_widgets.server.handlers.AssetHandler":
         return method == "GET"
+    # The hub's viewer routes, where tickets decide which channels.
+    if handler in ("sse_widgets.server.handlers.StreamHandler",
+                   "sse_widgets.server.handlers.ChannelEventsHandler",
+                   "sse_widgets.server.handlers.ViewersHandler"):
+        return True
+    if handler == "sse_widgets.server.handlers.CancelHandler":
+        return method == "POST"  # the Stop button; the handler then wants the ticket's cancel right
     if handler == "sse_widgets.server.static.StaticDashboardHandler":
         # The grant's notebooks, and the index (which lists only those).
         return method == "GET" and path in (f"/sse-widgets/dashboard/{NOTEBOOK}", "/sse-widgets/dashboard/")
     if handler == "sse_widgets.server.static.DashboardTicketHandler":
         return method == "GET" and urllib.parse.parse_qs(query).get("notebook") == [NOTEBOOK]
     if own_kernel is None:
-        return handler in ("sse_widgets.server.handlers.StreamHandler",
-                           "sse_widgets.server.handlers.ChannelEventsHandler",
-                           "sse_widgets.server.handlers.ViewersHandler")
+        return False  # a static dashboard: no kernel of the viewer's, no Voila page
     if handler == "voila.tornado.handler.TornadoVoilaHandler":
         return method == "GET" and path == f"/voila/render/{NOTEBOOK}"
     if handler in ("jupyter_server.services.kernels.websocket.KernelWebsocketHandler",
@@ -334,11 +339,7 @@ def viewer_may(handler: str, method: str, path: str, own_kernel: str | None) -> 
         return own_kernel in path
     if handler == "jupyter_server.services.kernels.handlers.KernelHandler":
         return method == "GET" and own_kernel in path
-    if handler == "sse_widgets.server.handlers.CancelHandler":
-        return method == "POST"  # the Stop button; the handler then wants the ticket's cancel right
-    return handler in ("sse_widgets.server.handlers.StreamHandler",
-                       "sse_widgets.server.handlers.ChannelEventsHandler",
-                       "sse_widgets.server.handlers.ViewersHandler")
+    return False
 
 
 _PATH_GROUP = r"(?P<path>(?:(?:/[^/]+)+|/?))"

@@ -9,7 +9,8 @@
  * the last was done, latency percentiles, errors by kind, the RLIMIT_NOFILE it ran with
  * and its own CPU time. It is written in C with epoll so that the client is not what limits
  * a 10,000-client storm on a 2-core machine (a Python client spends seconds just opening
- * that many sockets). Built by benchmarks/fanout.py with the machine's C compiler.
+ * that many sockets). Build: gcc -O2 -o stormclient benchmarks/stormclient.c (fanout.py
+ * does not use it yet: the storm table is still to be written).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>

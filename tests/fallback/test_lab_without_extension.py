@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import urllib.error
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,24 +17,11 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[JupyterServer]:
-    """A Jupyter server with JupyterLab but without sse-widgets: no hub, no SSE_WIDGETS_* for kernels."""
-    started = JupyterServer(config={"ServerApp": {"jpserver_extensions": {"sse_widgets": False}}}).start()
-    try:
-        settings = Path(started.process_env["JUPYTER_CONFIG_DIR"]) / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
-        settings.mkdir(parents=True, exist_ok=True)
-        (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-        yield started
-    finally:
-        started.stop()
-
-
-def test_lab_without_the_extension_shows_the_dashboard_over_the_comm(server: JupyterServer, browser: Any) -> None:
+def test_lab_without_the_extension_shows_the_dashboard_over_the_comm(lab_without_extension: JupyterServer, browser: Any) -> None:
     with pytest.raises(urllib.error.HTTPError) as missing:
-        server.api("GET", "sse-widgets/api/channels")
+        lab_without_extension.api("GET", "sse-widgets/api/channels")
     assert missing.value.code == 404, "the extension must really be off for this test"
-    page = Page(browser, server, "lab", "no-hub.ipynb", CELLS)
+    page = Page(browser, lab_without_extension, "lab", "no-hub.ipynb", CELLS)
     try:
         for index in range(len(CELLS)):
             page.run_cell(index)
@@ -44,7 +29,7 @@ def test_lab_without_the_extension_shows_the_dashboard_over_the_comm(server: Jup
         loop_output = page.page.locator(CELL_SELECTOR).nth(2).locator(".jp-OutputArea")
         playwright_api.expect(loop_output).to_contain_text("loop done")
         assert RATE_LIMITED not in loop_output.inner_text()
-        assert RATE_LIMITED not in server.log()
+        assert RATE_LIMITED not in lab_without_extension.log()
 
         # A reload: new models from the kernel, the points from the kernel's history.
         page.save()

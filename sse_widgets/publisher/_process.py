@@ -1,9 +1,11 @@
 """The process-wide transport: made on first use, replaced by connect(), renewed after fork, flushed at exit.
 
 Which one, decided once at first use: the hub's HTTP ``Transport`` when a hub is configured
-(and, in a kernel, answers a quick probe); in a Jupyter kernel with no reachable hub, the
-in-kernel ``LocalTransport`` (events go to this kernel's widgets over their comm); in any
-other process with no hub, None (progress draws text, other events are discarded).
+(and, in a widget host, answers a quick probe); in a widget host (an IPython kernel, marimo:
+``hosts.py``) with no reachable hub, the in-kernel ``LocalTransport`` (events go to this
+process's widgets over their comm); in any other process with no hub, None (progress draws
+text, other events are discarded). That last answer is asked again while it stands: in
+``marimo run`` the first call may come from a plain thread, outside any session.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import warnings
 
 from .._warnings import SSEWidgetsWarning
 from . import connection as _connection
+from . import hosts as _hosts
 from .connection import Connection
 from .hubclient import probe
 from .local import LocalTransport
@@ -45,7 +48,7 @@ NO_HUB = "no hub configured"
 def transport() -> AnyTransport | None:
     """The transport to publish through, or None when there is nowhere to publish."""
     t = _transport
-    if t is not None or _resolved:
+    if t is not None or (_resolved and widget_host() is None):
         return t
     return _resolve()
 
@@ -66,34 +69,35 @@ def mirror() -> LocalTransport | None:
     """
     global _transport
     current = local()
-    if current is not None or not in_kernel():
+    host = widget_host()
+    if current is not None or host is None:
         return current
     with _lock:
         t = _transport
         if isinstance(t, Transport):
-            _transport = Mirror(t, LocalTransport(reason="the page cannot reach the hub"))
+            _transport = Mirror(t, LocalTransport(reason="the page cannot reach the hub", host=host))
     return local()
 
 
-def in_kernel() -> bool:
-    """True in a running IPython kernel (one that can have widgets); imports nothing."""
+def widget_host() -> _hosts.WidgetHost | None:
+    """The host that carries this process's widget messages (``hosts.py``), or None; imports nothing."""
     if _forked:
-        return False
-    app = sys.modules.get("ipykernel.kernelapp")
-    return app is not None and bool(app.IPKernelApp.initialized())
+        return None
+    return _hosts.current()
 
 
 def _choose(conn: Connection | None) -> AnyTransport | None:
-    if not in_kernel():
+    host = widget_host()
+    if host is None:
         return Transport(conn) if conn is not None else None
-    # A kernel can fall back to its widgets' comm, so it checks that the hub answers
-    # before relying on it: a remote or gateway kernel inherits a loopback URL it cannot
-    # reach, and a server without the extension (standalone Voila) has no endpoint.
+    # A host can fall back to its widgets' comm, so it checks that the hub answers before
+    # relying on it: a remote or gateway kernel inherits a loopback URL it cannot reach,
+    # and a server without the extension (standalone Voila) has no endpoint.
     why = "no hub configured" if conn is None else probe(conn, PROBE_TIMEOUT)
     if why is None:
         assert conn is not None
         return Transport(conn)
-    return LocalTransport(reason=why)
+    return LocalTransport(reason=why, host=host)
 
 
 def _resolve() -> AnyTransport | None:
@@ -101,7 +105,7 @@ def _resolve() -> AnyTransport | None:
     conn = _connection.current()
     chosen = _choose(conn)  # outside the lock: the probe may take up to PROBE_TIMEOUT
     with _lock:
-        if not _resolved:
+        if not _resolved or _transport is None:
             _transport = chosen
             _resolved = True
             if isinstance(_transport, Transport):

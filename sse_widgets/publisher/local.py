@@ -1,4 +1,4 @@
-"""The in-kernel transport: with no hub, events go to this kernel's widgets over their comm, paced under IOPub's limit.
+"""The in-kernel transport: with no hub, events go to this process's widgets over their comm, paced under IOPub's limit.
 
 Same calls, same queue (``Outbox``: throttled, coalescing, bounded), a different sender: a
 daemon thread that numbers the queued events in a ``KernelHistory`` and sends each widget
@@ -7,9 +7,11 @@ array in a binary buffer. Ticks are paced so that the messages of all widgets to
 stay far below the kernel's IOPub rate limit (1,000 messages/s, counted by the Jupyter
 server): whatever the call rate, a widget gets at most ``1 / MIN_INTERVAL`` messages/s.
 
-This module is stdlib only. Widgets plug in through the ``Sink`` protocol
-(``sse_widgets/widgets/_comm.py``), so a plain script or worker never imports ipykernel or
-anywidget because of it.
+Where the widgets live is the transport's ``host`` (``hosts.py``: an IPython kernel,
+marimo), which sends each message; the pacing is the IOPub one because that is the
+strictest host's limit. This module is stdlib only. Widgets plug in through the ``Sink``
+protocol (``sse_widgets/widgets/_comm.py``, which sends through ``host``), so a plain
+script or worker never imports ipykernel, marimo or anywidget because of it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .hosts import IPythonKernel, WidgetHost
 from .kernelhistory import KernelHistory, NotEncodable, Record
 from .outbox import Outbox, Payload
 from .sender import QueuedSender
@@ -103,7 +106,8 @@ class LocalTransport(QueuedSender):
 
     It has the producer interface of ``Transport`` (``put``, ``put_progress``,
     ``put_urgent``, ``wait``, ``flush``, ``healthy``, ``warning``), so the publishing calls
-    need no second code path. ``connection`` is None: there is no hub.
+    need no second code path. ``connection`` is None: there is no hub. ``host`` is the
+    runtime whose frontends carry the messages (an IPython kernel unless told).
     """
 
     connection = None
@@ -117,6 +121,7 @@ class LocalTransport(QueuedSender):
         messages_per_second: float = MESSAGES_PER_SECOND,
         reason: str = "",
         clock: Callable[[], float] = time.monotonic,
+        host: WidgetHost | None = None,
     ) -> None:
         if min_interval < 0 or messages_per_second <= 0:
             raise ValueError("min_interval must be >= 0 and messages_per_second > 0")
@@ -126,6 +131,8 @@ class LocalTransport(QueuedSender):
         self.messages_per_second = messages_per_second
         #: Why there is no hub (for connection_info and messages).
         self.reason = reason
+        #: Where the widgets are shown; their sinks send through it.
+        self.host: WidgetHost = host if host is not None else IPythonKernel()
         self._links_lock = threading.Lock()
         self._links: dict[Sink, _Link] = {}
         self._in_tick = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .connection import Connection
+from .hosts import WidgetHost
 from .local import LocalTransport
 from .outbox import Payload
 from .transport import FlushReport, Transport
@@ -15,6 +16,7 @@ class Mirror:
     kernel publishes to a hub: the page cannot reach that hub (a standalone Voila started
     from a terminal that inherited ``SSE_WIDGETS_URL``, a remote browser). From then on the
     kernel's events also go to its widgets; earlier ones are only in the hub's history.
+    Either side's messages to widgets go through the local side's ``host``.
     """
 
     def __init__(self, hub: Transport, local: LocalTransport) -> None:
@@ -24,6 +26,11 @@ class Mirror:
     @property
     def connection(self) -> Connection:
         return self.hub.connection
+
+    @property
+    def host(self) -> WidgetHost:
+        """Where the widgets are shown (the in-kernel side's host); their sinks send through it."""
+        return self.local.host
 
     @property
     def warning(self) -> str | None:

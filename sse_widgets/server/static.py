@@ -94,9 +94,12 @@ def page_state(nb: Any) -> tuple[dict[str, Any], list[str]]:
             continue
         channels.update(c for c in values["channels"] if isinstance(c, str))
         values["ticket"] = _TICKET
-        # No kernel behind the page: always the hub. The run's cursor means nothing here.
+        # No kernel behind the page: always the hub, this page's own (the run's loopback
+        # hub URL is for pages no Jupyter server serves). A cursor synced by an older
+        # version means nothing here.
         values["transport"] = "sse"
-        values["last_event_id"] = ""
+        values["hub_url"] = ""
+        values.pop("last_event_id", None)
     return state, sorted(channels)
 
 

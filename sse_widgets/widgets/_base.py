@@ -22,6 +22,8 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 #: How long a ticket minted for a widget stays valid. A page that outlives it asks the
 #: kernel for a fresh one (the frontend sends ``{"kind": "refresh_ticket"}``).
 TICKET_TTL = 24 * 3600.0
+#: Longest cursor a page may report (an ``<epoch>-<seq>`` id is far shorter).
+MAX_CURSOR_LENGTH = 200
 
 _NOT_BUILT = """
 export default {
@@ -97,8 +99,10 @@ class StreamWidget(anywidget.AnyWidget):
     ticket = traitlets.Unicode(
         "", help="stream ticket for the channels, minted with SSE_WIDGETS_KEY when set"
     ).tag(sync=True)
-    last_event_id = traitlets.Unicode(
-        "", help="id of the newest event the frontend has taken (synced back, ~1/s)"
+    hub_url = traitlets.Unicode(
+        "",
+        help="the hub this process publishes to (its Jupyter server's URL), for a page that "
+        "a Jupyter server did not serve (marimo, VS Code); empty without a hub",
     ).tag(sync=True)
     transport = traitlets.Unicode(
         "sse",
@@ -109,10 +113,16 @@ class StreamWidget(anywidget.AnyWidget):
 
     _kind = "widget"
     _sink: WidgetSink | None = None
+    #: The id of the newest event the frontend has taken, as it last said (a custom
+    #: message ``{"kind": "cursor", "id"}``, about once a second); "" until then.
+    last_event_id = ""
     #: The only traits a page may change. Anyone viewing a page (a shared dashboard's
     #: viewers too) can send the kernel widget updates; were ``channels`` among them, a
     #: page could make the kernel mint a ticket for channels the dashboard never showed.
-    _frontend_writable: frozenset[str] = frozenset({"last_event_id"})
+    #: Only what a user sets by hand belongs here: a reactive host (marimo) re-runs the
+    #: cells that use a widget whenever its page updates a trait, so what the frontend
+    #: reports on its own (the cursor) travels as a custom message instead.
+    _frontend_writable: frozenset[str] = frozenset()
     #: What to follow when no channel is given; None when the widget needs one.
     _default_channels: tuple[str, ...] | None = ()
 
@@ -134,15 +144,18 @@ class StreamWidget(anywidget.AnyWidget):
                 )
             channels = self._default_channels
         kwargs.setdefault("_uid", uuid.uuid4().hex)
+        t = _process.transport()
         local = _process.local()
         # In the state the comm opens with, so the frontend never starts on the wrong path.
         kwargs["transport"] = "comm" if local is not None else "sse"
+        connection = getattr(t, "connection", None)
+        kwargs["hub_url"] = connection.url if connection is not None else ""
         super().__init__(channels=as_patterns(channels), **kwargs)
         self._mint()
         self.on_msg(self._on_frontend_msg)
         if local is not None:
             # After super().__init__: the comm is open, so our messages follow its comm_open.
-            self._sink = WidgetSink(self)
+            self._sink = WidgetSink(self, local.host)
             local.attach(self._sink)
 
     @traitlets.validate("channels")
@@ -181,6 +194,10 @@ class StreamWidget(anywidget.AnyWidget):
         kind = content.get("kind") if isinstance(content, dict) else None
         if kind == "refresh_ticket":
             self._mint()
+        elif kind == "cursor":
+            cursor = content.get("id")
+            if isinstance(cursor, str) and len(cursor) <= MAX_CURSOR_LENGTH:
+                self.last_event_id = cursor
         elif kind == "subscribe":
             # A frontend that joined late (a reload, a Voila page connecting after the run)
             # asks for the history it missed; or a page that cannot reach this kernel's hub
@@ -189,7 +206,7 @@ class StreamWidget(anywidget.AnyWidget):
             if local is None:
                 return
             if self._sink is None:
-                self._sink = WidgetSink(self)
+                self._sink = WidgetSink(self, local.host)
             local.replay(self._sink)
 
     def close(self) -> None:
@@ -209,7 +226,7 @@ class StreamWidget(anywidget.AnyWidget):
         name = type(self).__name__
         head = f"{name} {self.title!r}" if self.title else name
         details = "; ".join(f"{k} {v}" for k, v in self._describe())
-        return f"{head} ({details}) - live sse-widgets view; shown in JupyterLab, Notebook 7 or Voila"
+        return f"{head} ({details}) - live sse-widgets view; shown in JupyterLab, Notebook 7, Voila or marimo"
 
     def _html(self) -> str:
         name = html.escape(type(self).__name__)
@@ -220,7 +237,7 @@ class StreamWidget(anywidget.AnyWidget):
         return (
             f'<div class="sse-widgets-fallback" style="border:1px solid #ccc;padding:4px 8px">'
             f"<code>{name}</code>{title}<table>{rows}</table>"
-            f"<small>live widget: open the notebook in JupyterLab, Notebook 7 or Voila with "
+            f"<small>live widget: open the notebook in JupyterLab, Notebook 7, Voila or marimo with "
             f"sse-widgets installed to see it</small></div>"
         )
 

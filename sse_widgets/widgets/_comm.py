@@ -1,4 +1,4 @@
-"""A widget as a sink of the in-kernel transport: events reach its frontend as custom comm messages."""
+"""A widget as a sink of the in-kernel transport: events reach its frontend as custom messages, through its host."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._glob import Glob
 from ..protocol import compile_pattern
+from ..publisher.hosts import WidgetHost
 
 if TYPE_CHECKING:
     from ._base import StreamWidget
@@ -15,12 +16,15 @@ if TYPE_CHECKING:
 class WidgetSink:
     """What ``LocalTransport`` holds for one widget: its channel patterns and a way to send.
 
-    The widget is held weakly: a widget dropped without ``close()`` stops receiving (``send``
-    says it is gone) instead of being kept alive by the sender.
+    Messages go through ``host`` (``publisher/hosts.py``), which knows how its runtime
+    carries them and when a widget's frontend is gone. The widget is held weakly: a widget
+    dropped without ``close()`` stops receiving (``send`` says it is gone) instead of being
+    kept alive by the sender.
     """
 
-    def __init__(self, widget: StreamWidget) -> None:
+    def __init__(self, widget: StreamWidget, host: WidgetHost) -> None:
         self._widget = weakref.ref(widget)
+        self.host = host
         self._globs: list[Glob] = []
         self.follow(widget.channels)
 
@@ -31,10 +35,6 @@ class WidgetSink:
         return any(glob.fullmatch(channel) for glob in self._globs)
 
     def send(self, content: dict[str, Any], payload: bytes) -> bool:
-        # Called from the sender thread. ipykernel's IOPub socket is thread-safe: a send
-        # from any thread is queued to its IO thread, so this works while a cell runs.
+        # Called from the sender thread; every host here takes sends from any thread.
         widget = self._widget()
-        if widget is None or widget.comm is None:
-            return False
-        widget.send(content, buffers=[payload])
-        return True
+        return widget is not None and self.host.send(widget, content, payload)

@@ -16,6 +16,7 @@ import pytest
 import sse_widgets.publisher as sw
 from sse_widgets.protocol import compile_pattern
 from sse_widgets.publisher import _process
+from sse_widgets.publisher.hosts import IPythonKernel
 from sse_widgets.publisher.kernelhistory import KernelHistory
 from sse_widgets.publisher.local import (
     MESSAGES_PER_SECOND,
@@ -325,7 +326,7 @@ def test_a_kernel_with_a_hub_also_feeds_widgets_whose_page_cannot_reach_it(
         _process.reset()
         sw.connect(hub.url, "k")
         sw.metric("m", x=0, v=0)  # before any page asked: to the hub only
-        monkeypatch.setattr(_process, "in_kernel", lambda: True)
+        monkeypatch.setattr(_process, "widget_host", lambda: IPythonKernel())
         local = _process.mirror()
         assert local is not None and _process.mirror() is local
         sink = FakeSink("m")

@@ -45,13 +45,24 @@ def test_a_page_cannot_widen_the_channels_its_ticket_covers(key: str) -> None:
     ticket = chart.ticket
     # What ipywidgets does with a frontend's {"method": "update"} message.
     chart.set_state({"channels": ["*"], "ticket": "forged", "transport": "comm",
-                     "last_event_id": "e-7"})
+                     "hub_url": "http://elsewhere/", "last_event_id": "e-7"})
     assert chart.channels == ["train"]
     assert chart.ticket == ticket and verify_ticket(key, chart.ticket) == ["train"]
-    assert chart.transport == "sse"
-    assert chart.last_event_id == "e-7"
+    assert chart.transport == "sse" and chart.hub_url != "http://elsewhere/"
+    assert chart.last_event_id == ""
     chart._on_frontend_msg(chart, {"kind": "refresh_ticket"}, [])
     assert verify_ticket(key, chart.ticket) == ["train"]
+
+
+def test_the_cursor_comes_as_a_custom_message_not_a_trait_a_reactive_host_would_rerun_on(key: str) -> None:
+    """marimo re-runs every cell that uses a widget when its page updates a trait: the
+    frontend's cursor (reported about once a second) made such cells re-run forever."""
+    chart = sw.LiveChart("train")
+    assert "last_event_id" not in chart.keys and chart._frontend_writable == frozenset({"smoothing"})
+    chart._on_frontend_msg(chart, {"kind": "cursor", "id": "e-7"}, [])
+    assert chart.last_event_id == "e-7"
+    chart._on_frontend_msg(chart, {"kind": "cursor", "id": "x" * 1000}, [])
+    assert chart.last_event_id == "e-7"
 
 
 def test_a_chart_takes_its_smoothing_slider_from_the_page_and_nothing_it_follows(key: str) -> None:

@@ -7,7 +7,7 @@
 // right to stop its channels' tasks; Voila viewers have nothing else), and the page's
 // Jupyter cookie with the `_xsrf` token Jupyter wants on a cookie-authenticated POST.
 
-import { baseUrl } from "./stream";
+import { isCrossOrigin } from "./stream";
 
 export interface StopResult {
   ok: boolean;
@@ -23,14 +23,17 @@ function cookie(name: string): string | null {
   return null;
 }
 
-export async function requestStop(ticket: string, channel: string, task: string): Promise<StopResult> {
+/** Ask the hub at `base` (the widget's stream's server) to stop `task`. */
+export async function requestStop(base: string, ticket: string, channel: string, task: string): Promise<StopResult> {
   const headers: Record<string, string> = { "Content-Type": "application/json" };
   if (ticket) headers["X-SSE-Widgets-Ticket"] = ticket;
   const xsrf = cookie("_xsrf");
   if (xsrf) headers["X-XSRFToken"] = xsrf;
   try {
-    const response = await fetch(`${baseUrl()}sse-widgets/api/cancel`, {
-      method: "POST", headers, credentials: "same-origin", body: JSON.stringify({ channel, task }),
+    // Another origin's hub (a marimo page) takes it only if its CORS settings admit the page.
+    const credentials: RequestCredentials = isCrossOrigin(base) ? "include" : "same-origin";
+    const response = await fetch(`${base}sse-widgets/api/cancel`, {
+      method: "POST", headers, credentials, body: JSON.stringify({ channel, task }),
     });
     let message = response.statusText;
     try {

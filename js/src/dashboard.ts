@@ -15,11 +15,13 @@ const WATCHING_EVERY_MS = 5000;
 function viewersUrl(channels: string[]): string {
   const registry = getRegistry();
   const tickets = new Set<string>();
+  let hub: unknown = "";
   for (const store of registry.stores.values()) {
     const ticket = store.model?.get?.("ticket");
     if (typeof ticket === "string" && ticket) tickets.add(ticket);
+    hub ||= store.model?.get?.("hub_url");
   }
-  const request = { baseUrl: baseUrl(), channels, cursor: null, since: [], tickets: [...tickets].slice(0, 32) };
+  const request = { baseUrl: baseUrl(hub), channels, cursor: null, since: [], tickets: [...tickets].slice(0, 32) };
   // The stream's URL rules (tickets, jar), on the viewers path.
   const url = streamUrl(request, storeTicketCookies(request)).replace("sse-widgets/api/stream?", "sse-widgets/api/viewers?");
   return url;

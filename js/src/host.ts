@@ -18,7 +18,7 @@
 // host → tab: `welcome {browser}`, `again` (the host does not know this tab: say hello and
 // subscribe again), `cookies {req, baseUrl, tickets, jar}`, and `batch {items}` with
 // `["event", sid, envelope]`, `["reset", sid]`, `["state", sid, state]`, `["refresh", sid]`,
-// `["unavailable", sid]`, `["conn", {state, connects, cursor, states}]`, queued per tab and
+// `["unavailable", sid, reason]`, `["conn", {state, connects, cursor, states}]`, queued per tab and
 // posted once per task.
 
 import { ConnectRequest, Connection, ConnState, Envelope, Subscription, getRegistry, isJarId } from "./stream";
@@ -176,7 +176,7 @@ export class StreamHost {
       onReset: () => this.enqueue(tab, ["reset", sid]),
       onState: (state: ConnState) => this.enqueue(tab, ["state", sid, state]),
       refreshTickets: () => this.enqueue(tab, ["refresh", sid]),
-      onUnavailable: () => this.enqueue(tab, ["unavailable", sid]),
+      onUnavailable: (reason) => this.enqueue(tab, ["unavailable", sid, reason]),
     });
     tab.subs.set(sid, {
       close: () => {

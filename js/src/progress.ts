@@ -49,7 +49,7 @@ export class ProgressStore extends StreamStore {
     this.stopping.add(key);
     this.stopErrors.delete(key);
     this.invalidate();
-    void requestStop(String(this.model.get("ticket") ?? ""), t.channel, t.task).then((result) => {
+    void requestStop(this.baseUrl, String(this.model.get("ticket") ?? ""), t.channel, t.task).then((result) => {
       if (!result.ok) {
         this.stopping.delete(key);
         this.stopErrors.set(key, `Stop refused (${result.status}): ${result.message}`);
@@ -197,7 +197,7 @@ function drawStop(button: HTMLButtonElement, t: Task, store: ProgressStore, mode
   button.style.display = show ? "" : "none";
   if (!show) return;
   const stopping = store.stopping.has(t.key);
-  const noHub = model.get("transport") === "comm";
+  const noHub = store.transport === "comm"; // the kernel's choice, or this page's fallback
   set(button, stopping ? "Stopping…" : "Stop");
   button.disabled = stopping || noHub;
   button.setAttribute("aria-label", `Stop ${t.label}`);

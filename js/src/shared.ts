@@ -5,7 +5,8 @@
 // every save or kernel REST call behind it) waiting for ever. So the page's SSE client is a
 // `SharedClient`, a proxy to a stream the browser shares, hosted (host.ts) by, in order:
 //
-//   1. "worker"   a SharedWorker at a fixed, versioned URL the extension serves;
+//   1. "worker"   a SharedWorker at a fixed, versioned URL the extension serves (when
+//                 the hub is the page's own origin: a worker script cannot be another's);
 //   2. "leader"   where SharedWorker is missing or fails: the tab that holds a Web Lock,
 //                 the others ("follower") talking to it over a BroadcastChannel;
 //   3. "tab"      else (no Web Locks: plain HTTP on a non-local host) this tab's own
@@ -27,6 +28,7 @@ import {
   SubscriberSpec,
   Subscription,
   getRegistry,
+  isCrossOrigin,
   storeTicketCookies,
 } from "./stream";
 import { StreamHost, TabLink } from "./host";
@@ -132,8 +134,10 @@ export class SharedClient implements StreamClient {
     this.baseUrl = baseUrl;
     const wanted = forcedMode();
     const g = globalThis as any;
+    // A worker's script must come from the page's own origin, so a hub of another origin
+    // (a marimo page streaming from a Jupyter server) is shared by a leader tab instead.
     if (wanted === "tab") this.useTab();
-    else if (wanted !== "leader" && typeof g.SharedWorker === "function") this.useWorker();
+    else if (wanted !== "leader" && typeof g.SharedWorker === "function" && !isCrossOrigin(baseUrl)) this.useWorker();
     else if (locksUsable()) this.useLeaderElection();
     else this.useTab();
     if (typeof g.addEventListener === "function") {
@@ -437,7 +441,7 @@ export class SharedClient implements StreamClient {
       else if (what === "refresh") spec.refreshTickets?.();
       else if (what === "unavailable") {
         this.unavailable = true;
-        spec.onUnavailable?.();
+        spec.onUnavailable?.(typeof value === "string" ? value : "no hub for this page");
       }
     } catch (err) {
       console.error("sse-widgets: a widget failed on a message from the shared stream", item, err);

@@ -46,8 +46,11 @@ export interface SubscriberSpec {
    * restarted worker): it replays its history and the ones at or below this are skipped.
    */
   resumeFrom?: string | null;
-  /** This page has no hub to stream from (404), or may not use it (403 after fresh tickets). */
-  onUnavailable?(): void;
+  /**
+   * This page has no hub to stream from (404), may not use it (403 after fresh tickets), or
+   * is refused by a hub of another origin (CORS); `reason` says which, for people.
+   */
+  onUnavailable?(reason: string): void;
 }
 
 export interface Subscription {
@@ -154,18 +157,53 @@ interface Registry {
 
 // --- helpers -----------------------------------------------------------------------------
 
-export function baseUrl(): string {
-  const el = document.getElementById("jupyter-config-data");
-  let url = "/";
-  if (el && el.textContent) {
-    try {
-      const config = JSON.parse(el.textContent);
-      if (typeof config.baseUrl === "string" && config.baseUrl) url = config.baseUrl;
-    } catch {
-      // A page without valid config data is served from the root.
-    }
-  }
+function withSlash(url: string): string {
   return url.endsWith("/") ? url : url + "/";
+}
+
+/** The base URL of the Jupyter server that served this page (`#jupyter-config-data`), or null. */
+export function jupyterBaseUrl(): string | null {
+  const el = typeof document !== "undefined" ? document.getElementById("jupyter-config-data") : null;
+  if (!el || !el.textContent) return null;
+  try {
+    const config = JSON.parse(el.textContent);
+    if (typeof config.baseUrl === "string" && config.baseUrl) return withSlash(config.baseUrl);
+  } catch {
+    // Not valid config data: not a page we know how to read.
+  }
+  return null;
+}
+
+/**
+ * Where this page's widgets stream from. A page a Jupyter server served (JupyterLab,
+ * Notebook 7, Voilà, a static dashboard) uses that server, whose login it may hold. Any
+ * other page (marimo, VS Code) uses `hubUrl`, the hub the widget's process publishes to
+ * (the widget's `hub_url` trait), across origins if need be; else its own root, as before.
+ */
+export function baseUrl(hubUrl?: unknown): string {
+  const page = jupyterBaseUrl();
+  if (page !== null) return page;
+  if (typeof hubUrl === "string" && /^https?:\/\/[^/]/i.test(hubUrl)) return withSlash(hubUrl);
+  return "/";
+}
+
+/** True when `base` is served from another origin than this page (or worker). */
+export function isCrossOrigin(base: string): boolean {
+  try {
+    const here = (globalThis as any).location?.href;
+    return new URL(base, here).origin !== new URL(here).origin;
+  } catch {
+    return false;
+  }
+}
+
+/** What the owner of a hub at `base` must set to let pages of this origin stream from it. */
+export function corsAdvice(base: string): string {
+  const origin = (globalThis as any).location?.origin ?? "<this page's origin>";
+  return (
+    `the hub at ${base} did not answer this page, or refused it as another origin (CORS). To stream ` +
+    `from it, start that server with --ServerApp.allow_origin=${origin} --ServerApp.allow_credentials=True`
+  );
 }
 
 /**
@@ -410,6 +448,8 @@ export class Connection implements StreamClient {
   private everOpen = false;
   /** No hub for this page (see `probe`): subscribers are sent elsewhere. */
   unavailable = false;
+  /** Why, for people (the widgets' status tooltip). */
+  unavailableReason = "";
   private lastRequest: ConnectRequest | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
@@ -448,7 +488,7 @@ export class Connection implements StreamClient {
     }
     spec.onState?.(this.state);
     if (this.unavailable) {
-      setTimeout(() => spec.onUnavailable?.(), 0);
+      setTimeout(() => spec.onUnavailable?.(this.unavailableReason), 0);
     } else {
       this.schedule(RECONNECT_DEBOUNCE_MS);
     }
@@ -598,25 +638,40 @@ export class Connection implements StreamClient {
    * Ask for the stream with `fetch`, which sees the status: 404 means no sse-widgets hub
    * for this page (standalone Voila, an extension that is off); 401/403 once tickets were
    * refreshed means this page may not read it. Either way its widgets use the comm.
+   *
+   * A hub of another origin (the page is marimo's, the hub a Jupyter server's) that does
+   * not admit this origin answers without CORS headers, which `fetch` reports as a
+   * network error, as it does a hub that is not there: either way this page cannot
+   * stream from it, so its widgets use the comm too, rather than stay "offline". (On
+   * the page's own server a network error is the server restarting: keep retrying.)
    */
   private probe(refused: boolean): void {
     const request = this.lastRequest;
     if (request === null || typeof fetch !== "function") return;
     const controller = new AbortController();
-    withTickets(request, (url) => fetch(url, { credentials: "same-origin", signal: controller.signal })
+    const cross = isCrossOrigin(request.baseUrl);
+    const credentials: RequestCredentials = cross ? "include" : "same-origin"; // as the EventSource's
+    withTickets(request, (url) => fetch(url, { credentials, signal: controller.signal })
       .then((response) => {
         controller.abort(); // a 200 is a live stream: one look at the status is enough
         const status = response.status;
-        if (status === 404 || (refused && (status === 401 || status === 403))) this.giveUp();
+        if (status === 404) this.giveUp(`no sse-widgets hub at ${request.baseUrl} (404)`);
+        else if (refused && (status === 401 || status === 403)) {
+          this.giveUp(`the hub at ${request.baseUrl} refused this page's stream (${status})`);
+        }
       })
-      .catch(() => undefined)); // the network itself: keep retrying the stream
+      .catch(() => {
+        if (cross && !controller.signal.aborted) this.giveUp(corsAdvice(request.baseUrl));
+      }));
   }
 
-  private giveUp(): void {
+  private giveUp(reason: string): void {
     if (this.unavailable) return;
     this.unavailable = true;
+    this.unavailableReason = reason;
+    console.warn(`sse-widgets: the widgets use their kernel's comm: ${reason}`);
     this.stop();
-    for (const sub of [...this.subs]) sub.spec.onUnavailable?.();
+    for (const sub of [...this.subs]) sub.spec.onUnavailable?.(reason);
   }
 
   private reset(info: { epoch?: string; channel?: string }): void {

@@ -5,7 +5,7 @@
 // the same widget, or a re-render of the cell output, draws from what the model already
 // holds instead of replaying history.
 
-import { CommLink, ConnState, Envelope, Subscription, TransportKind, getRegistry } from "./stream";
+import { CommLink, ConnState, Envelope, Subscription, TransportKind, baseUrl, getRegistry } from "./stream";
 import { installSharedClient } from "./shared";
 
 /** The part of anywidget's model API the widgets use. */
@@ -35,6 +35,8 @@ export abstract class StreamStore {
   private link: CommLink | null = null;
   /** The page has no hub this widget may stream from: use the comm whatever the kernel says. */
   private noHub = false;
+  /** Why the page's stream gave way to the comm (the status tooltip says it); "" if it did not. */
+  fallbackReason = "";
   private subscription: Subscription | null = null;
   private frame = 0;
   private views = new Set<() => void>();
@@ -71,6 +73,11 @@ export abstract class StreamStore {
     return Array.isArray(channels) ? channels.filter((c) => typeof c === "string" && c) : [];
   }
 
+  /** The server this widget streams from: the page's Jupyter server, else the kernel's hub (`hub_url`). */
+  get baseUrl(): string {
+    return baseUrl(this.model.get("hub_url"));
+  }
+
   /** The kernel says which (a hub, or with none reachable its widgets); a page with no hub overrides. */
   private chooseTransport(): TransportKind {
     return this.model.get("transport") === "comm" || this.noHub ? "comm" : "sse";
@@ -84,7 +91,7 @@ export abstract class StreamStore {
     const connection =
       this.transport === "comm" && this.link
         ? registry.commConnection(this.uid, this.link)
-        : registry.connection();
+        : registry.connection(this.baseUrl);
     this.joined = true;
     this.subscription = connection.subscribe({
       patterns,
@@ -110,9 +117,10 @@ export abstract class StreamStore {
       onCursor: (id) => this.cursor(id),
       // The kernel publishes to a hub this page cannot reach: ask the kernel to send its
       // events over the comm as well (it starts when the first widget asks).
-      onUnavailable: () => {
+      onUnavailable: (reason) => {
         if (this.noHub) return;
         this.noHub = true;
+        this.fallbackReason = reason;
         this.rejoin();
       },
     });
@@ -130,11 +138,12 @@ export abstract class StreamStore {
   private cursor(id: string): void {
     this.lastEventId = id;
     if (this.cursorTimer !== null) return;
-    // Synced back to the kernel at most once a second: it costs a comm message.
+    // Told to the kernel at most once a second: it costs a comm message. A custom message,
+    // not a trait: a reactive host (marimo) re-runs every cell that uses a widget when its
+    // page changes one of the widget's traits.
     this.cursorTimer = setTimeout(() => {
       this.cursorTimer = null;
-      this.model.set("last_event_id", this.lastEventId);
-      this.model.save_changes();
+      this.model.send({ kind: "cursor", id: this.lastEventId });
     }, CURSOR_SYNC_MS);
   }
 
@@ -255,9 +264,12 @@ export function frame(el: HTMLElement, store: StreamStore, kind: string): Frame 
         title.title = `channels: ${store.channels.join(", ")}`;
       }
       const shown = stateLabel(store.state, [store.transport]);
-      if (shown !== shownState) {
-        shownState = shown;
+      if (shown + store.fallbackReason !== shownState) {
+        shownState = shown + store.fallbackReason;
         status.textContent = shown;
+        status.title = store.fallbackReason ? `events come over the kernel's comm: ${store.fallbackReason}` : "";
+        if (store.fallbackReason) status.dataset.fallback = store.fallbackReason;
+        else delete status.dataset.fallback;
         status.dataset.state = store.state;
         status.dataset.transport = store.transport;
         root.dataset.state = store.state;

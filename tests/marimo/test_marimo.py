@@ -106,57 +106,67 @@ def publish_from_another_process(env: dict[str, str], channel: str, count: int) 
     subprocess.run([sys.executable, "-c", code], env={**clean, **env}, check=True, timeout=60)
 
 
+@pytest.fixture(scope="module")
+def admitted_port() -> int:
+    """The port of the one app whose origin the hub admits."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def hub(admitted_port: int) -> Iterator[JupyterServer]:
+    """A Jupyter server whose CORS settings admit pages of http://127.0.0.1:<admitted_port> only."""
+    origin = f"http://127.0.0.1:{admitted_port}"
+    with JupyterServer(options={"ServerApp.allow_origin": origin, "ServerApp.allow_credentials": "True"}) as server:
+        yield server
+
+
 def test_with_a_hub_that_admits_the_apps_origin_the_widgets_stream_from_it(
-    tmp_path: Path, browser: Any
+    tmp_path: Path, browser: Any, hub: JupyterServer, admitted_port: int
 ) -> None:
-    port = free_port()
-    origin = f"http://127.0.0.1:{port}"
-    with JupyterServer(options={"ServerApp.allow_origin": origin, "ServerApp.allow_credentials": "True"}) as hub:
-        app = MarimoApp(tmp_path, TRAIN_IN_THE_CELL, env=hub.env, port=port)
-        page = AppPage(browser, app)
-        try:
-            page.wait(CHART_ON, ["train", "sse", 50])
-            assert page.chart("train")["x"] == list(range(50))
-            page.wait(BOARD_DONE, [50])
-            playwright_api.expect(page.status("chart")).to_have_text("live")
-            # Straight from the hub, across origins, with the tickets in the URL (the page
-            # cannot set the hub's cookies); one tab, so it hosts the browser's stream itself.
-            urls = page.js("() => [...globalThis.__sseWidgets.eventSources].map(s => s.url)")
-            assert urls and all(u.startswith(f"{hub.url}sse-widgets/api/stream?") and "auth_ticket=" in u for u in urls)
-            assert page.js("() => globalThis.__sseWidgets.mode") == "leader"
-            publish_from_another_process(hub.env, "other", 20)
-            page.wait(CHART_ON, ["other", "sse", 20])
-            assert page.chart("other")["x"] == list(range(20))
-            page.wait_for_cursor()
-            assert_nothing_reran(app, page)
-            assert "sse_widgets: a page at" not in hub.log()
-        finally:
-            page.close()
-            app.stop()
+    app = MarimoApp(tmp_path, TRAIN_IN_THE_CELL, env=hub.env, port=admitted_port)
+    page = AppPage(browser, app)
+    try:
+        page.wait(CHART_ON, ["train", "sse", 50])
+        assert page.chart("train")["x"] == list(range(50))
+        page.wait(BOARD_DONE, [50])
+        playwright_api.expect(page.status("chart")).to_have_text("live")
+        # Straight from the hub, across origins, with the tickets in the URL (the page
+        # cannot set the hub's cookies); one tab, so it hosts the browser's stream itself.
+        urls = page.js("() => [...globalThis.__sseWidgets.eventSources].map(s => s.url)")
+        assert urls and all(u.startswith(f"{hub.url}sse-widgets/api/stream?") and "auth_ticket=" in u for u in urls)
+        assert page.js("() => globalThis.__sseWidgets.mode") == "leader"
+        publish_from_another_process(hub.env, "other", 20)
+        page.wait(CHART_ON, ["other", "sse", 20])
+        assert page.chart("other")["x"] == list(range(20))
+        page.wait_for_cursor()
+        assert_nothing_reran(app, page)
+        assert f"sse_widgets: a page at {app.origin}" not in hub.log()
+    finally:
+        page.close()
+        app.stop()
 
 
 def test_with_a_hub_that_refuses_the_apps_origin_the_widgets_fall_back_to_the_comm_and_say_why(
-    tmp_path: Path, browser: Any
+    tmp_path: Path, browser: Any, hub: JupyterServer
 ) -> None:
-    with JupyterServer() as hub:
-        app = MarimoApp(tmp_path, TICKING_THREAD, env=hub.env)
-        page = AppPage(browser, app)
-        try:
-            page.wait(CHART_ON, ["train", "comm", 5])
-            x = page.chart("train")["x"]
-            assert x == list(range(x[0], x[0] + len(x))), "in order, once each"
-            # The kernel reached its hub; only this page could not.
-            assert page.js("() => [...globalThis.__sseWidgets.stores.values()][0].model.get('transport')") == "sse"
-            status = page.status("chart")
-            playwright_api.expect(status).to_have_text("live · comm")
-            advice = f"--ServerApp.allow_origin={app.origin} --ServerApp.allow_credentials=True"
-            playwright_api.expect(status).to_have_attribute("title", f"events come over the kernel's comm: "
-                                                            f"the hub at {hub.url} did not answer this page, "
-                                                            f"or refused it as another origin (CORS). To stream "
-                                                            f"from it, start that server with {advice}")
-            log = hub.log()
-            assert f"sse_widgets: a page at {app.origin} asked for /sse-widgets/api/stream and Jupyter refused it" in log
-            assert advice in log
-        finally:
-            page.close()
-            app.stop()
+    app = MarimoApp(tmp_path, TICKING_THREAD, env=hub.env)  # another port: not admitted
+    page = AppPage(browser, app)
+    try:
+        page.wait(CHART_ON, ["train", "comm", 5])
+        x = page.chart("train")["x"]
+        assert x == list(range(x[0], x[0] + len(x))), "in order, once each"
+        # The kernel reached its hub; only this page could not.
+        assert page.js("() => [...globalThis.__sseWidgets.stores.values()][0].model.get('transport')") == "sse"
+        status = page.status("chart")
+        playwright_api.expect(status).to_have_text("live · comm")
+        advice = f"--ServerApp.allow_origin={app.origin} --ServerApp.allow_credentials=True"
+        playwright_api.expect(status).to_have_attribute("title", f"events come over the kernel's comm: "
+                                                        f"the hub at {hub.url} did not answer this page, "
+                                                        f"or refused it as another origin (CORS). To stream "
+                                                        f"from it, start that server with {advice}")
+        log = hub.log()
+        assert f"sse_widgets: a page at {app.origin} asked for /sse-widgets/api/stream and Jupyter refused it" in log
+        assert advice in log
+    finally:
+        page.close()
+        app.stop()

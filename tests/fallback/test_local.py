@@ -303,7 +303,7 @@ with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     sw.metric("train", loss=1.0)
 print(sw.connection_info().connection, len(caught))
-print(sorted(m for m in ("anywidget", "ipykernel", "ipywidgets", "traitlets") if m in sys.modules))
+print(sorted(m for m in ("anywidget", "ipykernel", "ipywidgets", "traitlets", "marimo") if m in sys.modules))
 """
     env = {"PATH": "/usr/bin:/bin", "JUPYTER_RUNTIME_DIR": str(tmp_path), "HOME": str(tmp_path)}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=False)

@@ -125,7 +125,7 @@ function anywidgetModule(tickets: TicketSource): any {
       // Anything else was for a kernel (there is none).
     }
     save_changes(): void {
-      // The cursor a widget syncs back is for its kernel; there is none.
+      // What a view syncs back (the chart's smoothing, a log's filter) is for a kernel; there is none.
     }
   }
   return { AnyModel: StaticAnyModel, AnyView };

@@ -399,6 +399,18 @@ class CancelHandler(BaseHandler):
         return super().check_xsrf_cookie()
 
     @allow_unauthenticated
+    def options(self, *args: object, **kwargs: object) -> None:
+        """Jupyter's CORS preflight answer, admitting the ticket header too.
+
+        A page of another origin that the server admits (``allow_origin``: a marimo app)
+        sends its Stop with the ticket in ``X-SSE-Widgets-Ticket``, a header the browser
+        asks leave for first; Jupyter's answer lists only its own headers.
+        """
+        super().options(*args, **kwargs)
+        allowed = self._headers.get("Access-Control-Allow-Headers") or ""
+        self.set_header("Access-Control-Allow-Headers", ", ".join(h for h in (allowed, TICKET_HEADER.lower()) if h))
+
+    @allow_unauthenticated
     async def post(self) -> None:
         try:
             body = json.loads(self.request.body or b"null")

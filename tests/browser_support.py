@@ -63,6 +63,15 @@ def notebook(*cells: str) -> str:
     })
 
 
+def lab_user_settings(server: Any, plugin: str, settings: dict[str, Any]) -> None:
+    """Write JupyterLab user settings for ``plugin`` ("package:plugin") in the server's config
+    dir, where Lab and Notebook 7 read them (``lab/user-settings/<package>/<plugin>``)."""
+    package, name = plugin.split(":")
+    folder = Path(server.process_env["JUPYTER_CONFIG_DIR"]) / "lab" / "user-settings" / package
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.jupyterlab-settings").write_text(json.dumps(settings))
+
+
 def require_built_js() -> None:
     """Fail (not skip) when the widgets' JavaScript was not built: the tests would be empty."""
     missing = [n for n in WIDGET_BUNDLES if not (STATIC / f"{n}.js").is_file()]

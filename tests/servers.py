@@ -16,7 +16,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-
 #: The checkout's build of the JupyterLab extension (js/labextension, built by `npm run build`).
 LAB_EXTENSION = Path(__file__).resolve().parents[1] / "sse_widgets" / "labextension"
 

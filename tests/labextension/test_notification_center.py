@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_support import lab_user_settings
+from browser_support import DESKTOP_PROBE, desktop_summary, lab_user_settings
 from publisher.test_readme_claims_live import cli
 from servers import JupyterServer
 
@@ -29,34 +29,6 @@ FOLLOWING = """() => globalThis.__sseWidgetsLab?.state === 'following'
 TOASTS = "(text) => [...document.querySelectorAll('.jp-toast-message')].filter(e => e.textContent.includes(text)).length"
 SHOWN = "() => globalThis.__sseWidgetsLab.shown.length"
 
-# Counts `new Notification(...)` (the page still makes the real one), and lets a test say the
-# page is hidden. Playwright keeps every page it drives visible, in headless and headed
-# Chromium alike ("all pages behave as if they are active foreground tabs",
-# microsoft/playwright#2286, #12099; checked here: neither another tab in front, a minimised
-# window, Emulation.setFocusEmulationEnabled nor Page.setWebLifecycleState changes
-# `document.visibilityState`), so the page's visibility is set the way the Playwright
-# maintainers suggest: `visibilityState`/`hidden` overridden and `visibilitychange` dispatched.
-DESKTOP_PROBE = """
-(() => {
-  const Native = window.Notification;
-  window.__notifications = [];
-  if (typeof Native === "function") {
-    window.Notification = class extends Native {
-      constructor(title, options) {
-        super(title, options);
-        window.__notifications.push({title, body: options?.body ?? ""});
-      }
-    };
-  }
-  let state = "visible";
-  Object.defineProperty(document, "visibilityState", { configurable: true, get: () => state });
-  Object.defineProperty(document, "hidden", { configurable: true, get: () => state === "hidden" });
-  window.__setVisibility = (next) => {
-    state = next;
-    document.dispatchEvent(new Event("visibilitychange"));
-  };
-})();
-"""
 
 
 def open_window(context: Any, server: JupyterServer, ui: str) -> Any:
@@ -143,10 +115,6 @@ def test_a_reload_does_not_show_the_same_notification_again(context: Any, lab_se
 
 def total(windows: list[Any]) -> int:
     return sum(int(window.evaluate("() => window.__notifications.length")) for window in windows)
-
-
-def desktop_summary(window: Any) -> Any:
-    return window.evaluate("async () => (await globalThis.__sseWidgets.connection().info()).desktop")
 
 
 def test_desktop_notifications_show_once_per_browser_and_only_while_no_tab_is_visible(

@@ -7,9 +7,8 @@
 // rules it opted into: channel patterns and the lowest level to show. The host follows the
 // union of the rules' patterns with one subscription of its own and, for each new event that
 // a rule takes, picks ONE tab (the one visible most recently) and sends it `["desktop",
-// event]`; that tab calls `new Notification(...)`. A SharedWorker could not show it itself:
-// Chromium exposes no `Notification` constructor to shared workers, and a click must focus a
-// tab, which only the tab can do (`window.focus()` from the notification's click).
+// event]`; that tab calls `new Notification(...)`, so that a click on it can bring that tab
+// forward (`window.focus()`), which a worker, having no window, cannot.
 //
 // Opting in needs the browser's permission, which may only be asked from a click (Firefox
 // refuses a request made without one); a page asks with `requestDesktopPermission()` in a

@@ -10,6 +10,7 @@ wraps the real constructor.
 
 from __future__ import annotations
 
+import os
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -87,6 +88,13 @@ def test_a_notify_from_a_shell_shows_once_in_every_lab_window_with_no_widget(
     playwright_api.expect(center).to_contain_text(payload)
     playwright_api.expect(center).to_contain_text(failure)
     assert dialogs == []
+    # The README's picture: SSE_WIDGETS_LAB_SCREENSHOT=docs/lab_notifications.png
+    if os.environ.get("SSE_WIDGETS_LAB_SCREENSHOT"):
+        notify(lab_server, "40 epochs, val_loss 0.031", "--level", "success", "--title", "Training finished")
+        notify(lab_server, "nightly ETL: 3 tables refreshed", "--level", "info", "--title", "Backup done")
+        playwright_api.expect(center).to_contain_text("val_loss 0.031")
+        first.wait_for_function(TOASTS, arg="3 tables refreshed", timeout=30_000)
+        first.screenshot(path=os.environ["SSE_WIDGETS_LAB_SCREENSHOT"])
 
 
 def test_notebook_7_windows_show_the_notification_too(context: Any, lab_server: JupyterServer) -> None:

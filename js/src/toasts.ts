@@ -206,7 +206,8 @@ function tools(store: ToastStore) {
   let drawnHistory = -1;
   const draw = () => {
     const permission = desktopPermission();
-    desktop.hidden = permission === "unsupported";
+    // The comm (no hub) has no shared stream host to decide once per browser.
+    desktop.hidden = permission === "unsupported" || store.transport === "comm";
     desktop.disabled = permission === "denied";
     desktop.textContent = store.desktopOn ? "Disable desktop notifications" : "Enable desktop notifications";
     desktop.title =

@@ -1,6 +1,7 @@
 // Bundles each widget frontend to ../sse_widgets/static/<name>.js (+ <name>.css), the
 // browser's shared stream worker (stream-worker.js), the public client (sse-client.js,
-// sse-react.js) and the page of a static dashboard (static_page.js + .css).
+// sse-react.js), the page of a static dashboard (static_page.js + .css), and the JupyterLab
+// extension (labextension/ → ../sse_widgets/labextension/, prebuilt, see the end).
 // Each widget gets a self-contained ES module: anywidget loads every model's _esm from its
 // own Blob URL, so there is no module sharing between bundles (state is shared on
 // globalThis instead, see src/stream.ts). The worker is built first: the widgets embed a
@@ -8,6 +9,7 @@
 // speaking an older protocol).
 import * as esbuild from "esbuild";
 import { createHash } from "node:crypto";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -79,11 +81,37 @@ const staticPage = {
   },
 };
 
+// The JupyterLab extension, in two steps. esbuild bundles its TypeScript with the client it
+// shares with the widgets (same worker version, so Lab and the widgets share one worker) into
+// labextension/lib/index.js, leaving JupyterLab's packages as imports; then JupyterLab's
+// builder turns that into a prebuilt (federated) extension whose `@jupyterlab/*` imports are
+// the application's own singletons. `jupyter-builder` is the Python side of the builder
+// (a dependency of JupyterLab >= 4.6, and in pyproject's build-system requires); it reads the
+// core's shared versions from @jupyterlab/core-meta in node_modules, so nothing is downloaded.
+const labSource = {
+  ...common,
+  entryPoints: [path.join(here, "labextension", "src", "index.ts")],
+  outfile: path.join(here, "labextension", "lib", "index.js"),
+  minify: false,
+  external: ["@jupyterlab/*", "@lumino/*"],
+  define: { __SSE_WORKER_VERSION__: JSON.stringify(version) },
+};
+
+function buildLabExtension() {
+  const args = ["build", ...(dev ? ["--development"] : []), path.join(here, "labextension")];
+  const run = spawnSync("jupyter-builder", args, { stdio: "inherit" });
+  if (run.error?.code === "ENOENT") {
+    throw new Error("jupyter-builder not found: install jupyterlab>=4.6 or jupyter-builder (pip), then build again");
+  }
+  if (run.status !== 0) throw new Error(`jupyter-builder build failed (exit ${run.status})`);
+}
+
 if (watch) {
   for (const config of [options, staticPage]) {
     const ctx = await esbuild.context(config);
     await ctx.watch();
   }
 } else {
-  await Promise.all([esbuild.build(options), esbuild.build(staticPage)]);
+  await Promise.all([esbuild.build(options), esbuild.build(staticPage), esbuild.build(labSource)]);
+  buildLabExtension();
 }

@@ -96,3 +96,9 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     from .server.app import SSEWidgetsApp
 
     return [{"module": "sse_widgets", "app": SSEWidgetsApp}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    # The prebuilt JupyterLab extension (notifications), for `jupyter labextension develop`;
+    # a wheel installs it through shared-data (pyproject.toml).
+    return [{"src": "labextension", "dest": "sse-widgets-lab"}]

@@ -46,6 +46,41 @@ DEBUG = """() => {
 }"""
 
 
+# Counts `new Notification(...)` (the page still makes the real one), and lets a test say the
+# page is hidden. Playwright keeps every page it drives visible, in headless and headed
+# Chromium alike ("all pages behave as if they are active foreground tabs",
+# microsoft/playwright#2286, #12099; checked here: neither another tab in front, a minimised
+# window, Emulation.setFocusEmulationEnabled nor Page.setWebLifecycleState changes
+# `document.visibilityState`), so the page's visibility is set the way the Playwright
+# maintainers suggest: `visibilityState`/`hidden` overridden and `visibilitychange` dispatched.
+DESKTOP_PROBE = """
+(() => {
+  const Native = window.Notification;
+  window.__notifications = [];
+  if (typeof Native === "function") {
+    window.Notification = class extends Native {
+      constructor(title, options) {
+        super(title, options);
+        window.__notifications.push({title, body: options?.body ?? ""});
+      }
+    };
+  }
+  let state = "visible";
+  Object.defineProperty(document, "visibilityState", { configurable: true, get: () => state });
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => state === "hidden" });
+  window.__setVisibility = (next) => {
+    state = next;
+    document.dispatchEvent(new Event("visibilitychange"));
+  };
+})();
+"""
+
+
+def desktop_summary(page: Any) -> Any:
+    """What the stream's host knows of desktop notifications: tabs, visible ones, opted in."""
+    return page.evaluate("async () => (await globalThis.__sseWidgets.connection().info()).desktop")
+
+
 def notebook(*cells: str) -> str:
     """An .ipynb text with one code cell per source, for a Lab, Notebook 7 or Voila page."""
     return json.dumps({
@@ -61,6 +96,15 @@ def notebook(*cells: str) -> str:
         "nbformat": 4,
         "nbformat_minor": 5,
     })
+
+
+def lab_user_settings(server: Any, plugin: str, settings: dict[str, Any]) -> None:
+    """Write JupyterLab user settings for ``plugin`` ("package:plugin") in the server's config
+    dir, where Lab and Notebook 7 read them (``lab/user-settings/<package>/<plugin>``)."""
+    package, name = plugin.split(":")
+    folder = Path(server.process_env["JUPYTER_CONFIG_DIR"]) / "lab" / "user-settings" / package
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.jupyterlab-settings").write_text(json.dumps(settings))
 
 
 def require_built_js() -> None:

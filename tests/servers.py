@@ -16,6 +16,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+#: The checkout's build of the JupyterLab extension (js/labextension, built by `npm run build`).
+LAB_EXTENSION = Path(__file__).resolve().parents[1] / "sse_widgets" / "labextension"
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -70,6 +73,13 @@ class JupyterServer:
         args += list(extra_args)
         self.args = args
         env = {k: v for k, v in os.environ.items() if not k.startswith("SSE_WIDGETS_")}
+        # JupyterLab and Notebook 7 load the checkout's build of the Lab extension: an editable
+        # install copied it into share/jupyter/labextensions once, and JUPYTER_PATH comes first
+        # in their search (jupyter_core.paths.jupyter_path), so a rebuilt js/ is what they load.
+        data = tmp / "jupyter-path"
+        (data / "labextensions").mkdir(parents=True)
+        (data / "labextensions" / "sse-widgets-lab").symlink_to(LAB_EXTENSION, target_is_directory=True)
+        env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(data), env.get("JUPYTER_PATH", "")) if p)
         env.update(
             JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
             JUPYTER_CONFIG_DIR=str(tmp / "config"),

@@ -6,7 +6,7 @@
 // (cursor, per-subscriber dedup, `since` for late subscribers, resets, backoff, tickets,
 // states); the host only relays. Messages (tab → host):
 //
-//   hello   {tab, baseUrl, browser, lock?}  a tab joins; `lock` is a Web Lock it holds while alive
+//   hello   {tab, baseUrl, browser, lock?, visible?}  a tab joins; `lock` is a Web Lock it holds while alive
 //   sub     {sid, patterns, tickets, resumeFrom}
 //   tickets {sid, tickets}                  fresh tickets from a kernel
 //   unsub   {sid}
@@ -14,13 +14,17 @@
 //   ping                                    the tab is alive
 //   cookies-done {req, jar}                 the tab stored tickets in cookies (jar) or cannot (null)
 //   bye                                     the tab goes (pagehide)
+//   visibility {visible}                    the tab was shown or hidden (desktop.ts)
+//   desktop {rules}                         the desktop notifications this tab opted into
 //
 // host → tab: `welcome {browser}`, `again` (the host does not know this tab: say hello and
 // subscribe again), `cookies {req, baseUrl, tickets, jar}`, and `batch {items}` with
 // `["event", sid, envelope]`, `["reset", sid]`, `["state", sid, state]`, `["refresh", sid]`,
-// `["unavailable", sid, reason]`, `["conn", {state, connects, cursor, states}]`, queued per tab and
-// posted once per task.
+// `["unavailable", sid, reason]`, `["conn", {state, connects, cursor, states}]`, `["desktop", envelope]`
+// (show this one on the desktop: desktop.ts decides which tab, once per browser), queued per
+// tab and posted once per task.
 
+import { DesktopRouter, parseRules } from "./desktop";
 import { ConnectRequest, Connection, ConnState, Envelope, Subscription, getRegistry, isJarId } from "./stream";
 
 export interface TabLink {
@@ -52,6 +56,7 @@ export interface HostOptions {
 export class StreamHost {
   private tabs = new Map<TabLink, Tab>();
   private connection: Connection | null = null;
+  private desktop: DesktopRouter<TabLink> | null = null;
   private unwatchState: (() => void) | null = null;
   private readonly jar = Math.random().toString(36).slice(2, 14).replace(/[^a-z0-9]/g, "") || "w";
   private requests = new Map<number, (jar: string | null) => void>();
@@ -113,6 +118,12 @@ export class StreamHost {
       case "ping":
         link.post({ kind: "pong" });
         return;
+      case "visibility":
+        this.desktop?.setVisible(link, message.visible !== false);
+        return;
+      case "desktop":
+        this.desktop?.setRules(link, parseRules(message.rules));
+        return;
       default:
         return; // anything newer: being heard is enough
     }
@@ -123,6 +134,7 @@ export class StreamHost {
     const tab = this.tabs.get(link);
     if (!tab) return;
     this.tabs.delete(link);
+    this.desktop?.remove(link);
     for (const sub of tab.subs.values()) sub.close();
     tab.subs.clear();
   }
@@ -131,6 +143,7 @@ export class StreamHost {
   close(): void {
     clearInterval(this.sweeper);
     for (const link of [...this.tabs.keys()]) this.drop(link);
+    this.desktop?.close();
     this.unwatchState?.();
   }
 
@@ -143,12 +156,14 @@ export class StreamHost {
       // One host per server: the worker's URL is under the server's base_url.
       this.connection = new Connection(message.baseUrl);
       this.unwatchState = this.connection.onState(() => this.broadcastConn());
+      this.desktop = this.makeDesktop(this.connection);
     }
     this.drop(link); // a tab that says hello again starts over
     const tab: Tab = {
       link, id: String(message.tab), subs: new Map(), tickets: new Map(), lastSeen: Date.now(), queue: [],
     };
     this.tabs.set(link, tab);
+    this.desktop?.setVisible(link, message.visible !== false);
     const locks = this.options.locks;
     if (locks && typeof message.lock === "string") {
       // Granted once the tab that holds it is gone (closed, reloaded, crashed).
@@ -184,6 +199,24 @@ export class StreamHost {
         subscription.close();
       },
     });
+  }
+
+  /** The host follows the desktop rules' channels itself, with every tab's tickets. */
+  private makeDesktop(connection: Connection): DesktopRouter<TabLink> {
+    const tickets = () => [...this.tabs.values()].flatMap((tab) => [...tab.tickets.values()].flat());
+    return new DesktopRouter<TabLink>(
+      (spec) => connection.subscribe({ ...spec, tickets, onReset: () => undefined }),
+      () => connection.cursor,
+      (link, event) => {
+        const tab = this.tabs.get(link);
+        if (tab) this.enqueue(tab, ["desktop", event]);
+      },
+    );
+  }
+
+  /** What the desktop router knows (a test and debugging hook). */
+  get desktopSummary(): { tabs: number; visible: number; opted: number } | null {
+    return this.desktop?.summary ?? null;
   }
 
   private connInfo(): any {

@@ -32,6 +32,7 @@ import {
   storeTicketCookies,
 } from "./stream";
 import { StreamHost, TabLink } from "./host";
+import { DesktopRouter, DesktopRule, showDesktop } from "./desktop";
 
 declare const __SSE_WORKER_VERSION__: string;
 const WORKER_VERSION = typeof __SSE_WORKER_VERSION__ === "string" ? __SSE_WORKER_VERSION__ : "dev";
@@ -74,6 +75,11 @@ function forcedMode(): string | null {
   } catch {
     return null;
   }
+}
+
+/** Whether a person can see this page (a tab in front, a window not minimised). */
+function pageVisible(): boolean {
+  return typeof document === "undefined" || document.visibilityState !== "hidden";
 }
 
 function locksUsable(): boolean {
@@ -129,6 +135,12 @@ export class SharedClient implements StreamClient {
   private lockGranted = false;
   private helloPending = false;
   private infoWaiters = new Map<number, (info: any) => void>();
+  /** Desktop rules of this tab's sources (a Toasts widget, the JupyterLab extension). */
+  private desktopSources = new Map<number, DesktopRule[]>();
+  /** Without a host ("tab" mode) this tab decides alone. */
+  private localDesktop: DesktopRouter<string> | null = null;
+  /** Desktop notifications this tab was asked to show (a test hook). */
+  desktopShown = 0;
 
   constructor(baseUrl: string) {
     this.baseUrl = baseUrl;
@@ -144,6 +156,13 @@ export class SharedClient implements StreamClient {
       g.addEventListener("pagehide", () => this.leave());
       g.addEventListener("pageshow", (event: PageTransitionEvent) => {
         if (event.persisted) this.reattach(); // back from the back/forward cache
+      });
+    }
+    if (typeof document !== "undefined") {
+      document.addEventListener("visibilitychange", () => {
+        const visible = pageVisible();
+        if (this.localDesktop !== null) this.localDesktop.setVisible("self", visible);
+        else this.send?.({ kind: "visibility", visible });
       });
     }
   }
@@ -197,6 +216,27 @@ export class SharedClient implements StreamClient {
     });
   }
 
+  /**
+   * Opt this tab into desktop notifications by these rules (desktop.ts); `close()` takes
+   * them back. Several sources in one tab (widgets, an extension) add up.
+   */
+  desktop(rules: DesktopRule[]): { close(): void } {
+    const id = this.nextSid++;
+    this.desktopSources.set(id, rules);
+    this.sendDesktop();
+    return {
+      close: () => {
+        if (this.desktopSources.delete(id)) this.sendDesktop();
+      },
+    };
+  }
+
+  private sendDesktop(): void {
+    const rules = [...this.desktopSources.values()].flat();
+    if (this.localDesktop !== null) this.localDesktop.setRules("self", rules);
+    else this.send?.({ kind: "desktop", rules });
+  }
+
   retryNow(): void {
     if (this.local !== null) this.local.retryNow();
     else this.send?.({ kind: "retry" });
@@ -247,8 +287,17 @@ export class SharedClient implements StreamClient {
     this.send = null;
     this.setMode("tab");
     if (this.local === null) {
-      this.local = new Connection(this.baseUrl);
-      this.local.onState(() => this.mirrorLocal());
+      const local = new Connection(this.baseUrl);
+      this.local = local;
+      local.onState(() => this.mirrorLocal());
+      const tickets = () => [...this.subs.values()].flatMap((sub) => sub.spec.tickets());
+      this.localDesktop = new DesktopRouter<string>(
+        (spec) => local.subscribe({ ...spec, tickets, onReset: () => undefined }),
+        () => local.cursor,
+        (_tab, event) => this.showOnDesktop(event),
+      );
+      this.localDesktop.setVisible("self", pageVisible());
+      this.sendDesktop();
     }
     for (const sub of this.subs.values()) this.join(sub);
   }
@@ -340,8 +389,12 @@ export class SharedClient implements StreamClient {
       this.helloPending = true;
       return;
     }
-    this.send({ kind: "hello", tab: this.tabId, baseUrl: this.baseUrl, browser: getRegistry().browserId, lock });
+    this.send({
+      kind: "hello", tab: this.tabId, baseUrl: this.baseUrl, browser: getRegistry().browserId, lock,
+      visible: pageVisible(),
+    });
     for (const sub of this.subs.values()) this.join(sub);
+    if (this.desktopSources.size > 0) this.sendDesktop();
   }
 
   /** A Web Lock held while this tab lives, which the host waits on to learn it is gone. */
@@ -423,6 +476,7 @@ export class SharedClient implements StreamClient {
 
   private item(item: any[]): void {
     const [what, sid, value] = item;
+    if (what === "desktop") return this.showOnDesktop(sid as Envelope);
     if (what === "conn") {
       const info = sid;
       this.connects = info.connects;
@@ -445,6 +499,15 @@ export class SharedClient implements StreamClient {
       }
     } catch (err) {
       console.error("sse-widgets: a widget failed on a message from the shared stream", item, err);
+    }
+  }
+
+  private showOnDesktop(event: Envelope): void {
+    this.desktopShown += 1;
+    try {
+      showDesktop(event);
+    } catch (err) {
+      console.error("sse-widgets: a desktop notification failed", err);
     }
   }
 

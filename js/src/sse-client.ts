@@ -9,10 +9,12 @@
 // Every subscription in every tab of the browser shares one EventSource per server (a
 // SharedWorker, else a leader tab, else one per tab; see shared.ts), with the widgets'.
 
-import { installSharedClient } from "./shared";
+import { DesktopRule, LEVELS, Level, desktopPermission, requestDesktopPermission } from "./desktop";
+import { type SharedClient, installSharedClient } from "./shared";
 import { ConnState, Envelope, StreamMode, baseUrl as pageBaseUrl, getRegistry } from "./stream";
 
-export type { ConnState, Envelope, StreamMode };
+export type { ConnState, Envelope, Level, StreamMode };
+export { desktopPermission, requestDesktopPermission };
 
 export interface SubscribeOptions {
   /** Channel names or `*` patterns. */
@@ -63,6 +65,36 @@ export function subscribe(options: SubscribeOptions): Subscription {
     onState: (state) => options.onState?.(state),
   });
   return { close: () => subscription.close() };
+}
+
+export interface DesktopOptions {
+  /** Channel names or `*` patterns of `notify` events; `["notify"]` by default. */
+  channels?: string[];
+  /** The lowest level shown: "info", "success" (default), "warning" or "error". */
+  level?: Level;
+  /** The server's base URL; by default the page's. */
+  baseUrl?: string;
+}
+
+/**
+ * Show `notify` events as desktop notifications while no tab of the server is visible,
+ * once per browser whatever the number of tabs (the shared stream's host picks one tab).
+ * Needs the permission: `await requestDesktopPermission()` in a click handler first.
+ */
+export function desktopNotifications(options: DesktopOptions = {}): Subscription {
+  const level = options.level ?? "success";
+  if (!(LEVELS as readonly string[]).includes(level)) {
+    throw new Error(`sse-widgets desktopNotifications: level must be one of ${LEVELS.join(", ")}, not ${JSON.stringify(level)}`);
+  }
+  const channels = (options.channels ?? ["notify"]).filter((c) => typeof c === "string" && c);
+  if (channels.length === 0) throw new Error("sse-widgets desktopNotifications: name at least one channel");
+  installSharedClient();
+  const client = getRegistry().connection(normalise(options.baseUrl ?? pageBaseUrl()));
+  // Duck-typed: the page's client may come from another bundle (a widget, the Lab extension).
+  const shared = client as Partial<SharedClient>;
+  if (typeof shared.desktop !== "function") return { close: () => undefined };
+  const rules: DesktopRule[] = [{ patterns: channels, level }];
+  return shared.desktop(rules);
 }
 
 /**

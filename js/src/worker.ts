@@ -22,6 +22,7 @@ scope.onconnect = (event: MessageEvent) => {
         req: message.data.req,
         tabs: host.tabCount,
         subscriptions: host.subscriptionCount,
+        desktop: host.desktopSummary,
         eventSources: registry.eventSources.size,
         eventSourcesCreated: registry.eventSourcesCreated,
         urls: [...registry.eventSources].map((source) => source.url),

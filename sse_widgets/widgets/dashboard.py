@@ -38,8 +38,9 @@ class Dashboard(ipywidgets.VBox):  # type: ignore[misc]
     Parameters
     ----------
     widgets
-        The widgets to show, in order. ``Toasts`` float over the top-right corner instead
-        of taking a cell.
+        The widgets to show, in order. ``Toasts`` float over the top-right corner (or the
+        bottom-right, ``Toasts(position="bottom-right")``) instead of taking a cell;
+        ``Toasts(position="inline")`` takes a cell like any widget and covers nothing.
     title
         Shown at the top, with the connection state.
     columns
@@ -62,10 +63,12 @@ class Dashboard(ipywidgets.VBox):  # type: ignore[misc]
         items = list(widgets)
         watched = sorted({c for w in items for c in (getattr(w, "channels", None) or []) if isinstance(c, str)})
         self.header = DashboardHeader(title=title, channels=watched)
-        overlays = [w for w in items if isinstance(w, Toasts)]
-        cells = [w for w in items if not isinstance(w, Toasts)]
+        overlays = [w for w in items if isinstance(w, Toasts) and w.position != "inline"]
+        cells = [w for w in items if w not in overlays]
         for toasts in overlays:
             toasts.add_class("sse-toasts-overlay")
+            if toasts.position == "bottom-right":
+                toasts.add_class("sse-toasts-overlay-bottom")
         template = (
             f"repeat({int(columns)}, minmax(0, 1fr))"
             if columns
@@ -80,7 +83,7 @@ class Dashboard(ipywidgets.VBox):  # type: ignore[misc]
 
     @property
     def widgets(self) -> list[ipywidgets.Widget]:
-        """The widgets shown (grid cells and floating toasts)."""
+        """The widgets shown (floating toasts, then the grid cells)."""
         return [w for w in self.children if w is not self.header and w is not self.grid] + list(
             self.grid.children
         )

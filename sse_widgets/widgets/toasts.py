@@ -1,4 +1,4 @@
-"""Toasts: ``notify`` events as a stack of notifications."""
+"""Toasts: ``notify`` events as a stack of notifications, a history, and desktop notifications."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from ._base import StreamWidget, static_asset
 
 #: Where ``sw.notify`` publishes unless told otherwise.
 DEFAULT_CHANNELS = ("notify",)
+#: Where the stack sits: over a corner of the dashboard (or the output), or in a grid cell.
+POSITIONS = ("top-right", "bottom-right", "inline")
+LEVELS = ("info", "success", "warning", "error")
 
 
 class Toasts(StreamWidget):
@@ -26,10 +29,20 @@ class Toasts(StreamWidget):
     timeout_ms
         Auto-close time for events that do not give ``timeout_ms``; 0 keeps them open
         (as does ``timeout_ms=None`` in an event).
+    position
+        ``"top-right"`` (default) or ``"bottom-right"``: in a ``Dashboard`` the stack floats
+        over that corner; ``"inline"``: a list in a grid cell of its own, covering nothing.
+    desktop_level
+        The lowest level shown as a desktop notification once the person clicked "Enable
+        desktop notifications" (``"success"`` by default: finished and failed jobs, not
+        every info).
 
     Notes
     -----
-    Messages are always shown as text, never as HTML.
+    Messages are always shown as text, never as HTML. The bell button counts the
+    notifications that arrived unseen and opens the last 50. Desktop notifications show
+    only while no tab of the server is visible, once per browser whatever the number of
+    tabs.
     """
 
     _esm = static_asset("toasts", ".js")
@@ -38,6 +51,33 @@ class Toasts(StreamWidget):
 
     max_visible = traitlets.Int(5, help="toasts shown at once").tag(sync=True)
     timeout_ms = traitlets.Int(5000, help="default auto-close time; 0 = stay").tag(sync=True)
+    position = traitlets.Unicode("top-right", help="top-right, bottom-right or inline").tag(sync=True)
+    desktop_level = traitlets.Unicode("success", help="lowest level shown on the desktop").tag(sync=True)
 
     def __init__(self, channels: str | Iterable[str] | None = None, **kwargs: Any) -> None:
         super().__init__(channels, **kwargs)
+
+    @traitlets.validate("position")
+    def _check_position(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"]
+        if value not in POSITIONS:
+            raise traitlets.TraitError(
+                f"Toasts position must be one of {', '.join(map(repr, POSITIONS))}, not {value!r}"
+            )
+        return str(value)
+
+    @traitlets.validate("desktop_level")
+    def _check_desktop_level(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"]
+        if value not in LEVELS:
+            raise traitlets.TraitError(
+                f"Toasts desktop_level must be one of {', '.join(map(repr, LEVELS))}, not {value!r}"
+            )
+        return str(value)
+
+    @traitlets.validate("max_visible")
+    def _check_max_visible(self, proposal: dict[str, Any]) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise traitlets.TraitError(f"Toasts max_visible must be at least 1, not {value}")
+        return value

@@ -204,3 +204,24 @@ def test_a_bad_chart_trait_keeps_the_value_already_accepted() -> None:
         chart.panels = {"a": ["x"], "b": ["x"]}
     assert chart.smoothing == 0.5
     assert chart.panels == {"loss": ["loss"]} and chart._panels == [["loss", ["loss"]]]
+
+
+def test_toasts_position_inline_takes_a_grid_cell_and_bottom_right_floats() -> None:
+    chart = sw.LiveChart("train")
+    inline, corner = sw.Toasts(position="inline"), sw.Toasts(position="bottom-right")
+    dash = sw.Dashboard([chart, inline, corner])
+    assert list(dash.grid.children) == [chart, inline]
+    assert "sse-toasts-overlay" not in inline._dom_classes
+    assert corner in dash.children
+    assert {"sse-toasts-overlay", "sse-toasts-overlay-bottom"} <= set(corner._dom_classes)
+    assert sw.Toasts().position == "top-right" and sw.Toasts().desktop_level == "success"
+
+
+@pytest.mark.parametrize(("make", "words"), [
+    (lambda: sw.Toasts(position="left"), "Toasts position must be one of 'top-right', 'bottom-right', 'inline', not 'left'"),
+    (lambda: sw.Toasts(desktop_level="loud"), "desktop_level must be one of 'info', 'success', 'warning', 'error'"),
+    (lambda: sw.Toasts(max_visible=0), "max_visible must be at least 1, not 0"),
+])
+def test_toasts_bad_options_say_what_is_wrong(make: object, words: str) -> None:
+    with pytest.raises(traitlets.TraitError, match=words.replace("(", r"\(")):
+        make()  # type: ignore[operator]

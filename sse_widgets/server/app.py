@@ -34,6 +34,7 @@ from .handlers import (
     StreamHandler,
     ViewersHandler,
 )
+from .listen import default_backlog, widen_backlog
 from .static import (
     PAGE_PREFIX,
     TICKET_PATH,
@@ -97,6 +98,13 @@ class SSEWidgetsApp(ExtensionApp):
         4 << 20, config=True,
         help="Unsent bytes a stream may queue before it is cut off (it reconnects and replays).",
     )
+    listen_backlog = Int(
+        min=1, config=True,
+        help="Backlog of the server's listening sockets, set again at start: how many "
+             "connections the kernel queues until the server accepts them (Tornado binds "
+             "with 128, which a storm of reconnecting browsers overflows; the kernel caps "
+             "it at net.core.somaxconn). Default: somaxconn, at most 4096.",
+    )
     backend = Enum(
         ["memory", "redis"], "memory", config=True,
         help="Where history lives and how events fan out: 'memory' (this process) or 'redis' "
@@ -148,6 +156,10 @@ class SSEWidgetsApp(ExtensionApp):
 
     #: True when the key is shared through Redis (publish_key not configured).
     _key_shared = False
+
+    @default("listen_backlog")
+    def _default_listen_backlog(self) -> int:
+        return default_backlog()
 
     @default("publish_key")
     def _default_publish_key(self) -> str:
@@ -298,6 +310,10 @@ class SSEWidgetsApp(ExtensionApp):
         )
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        # The sockets are bound by now (ServerApp binds in a loop callback queued before
+        # the one that starts extensions); see listen.py for why the backlog matters.
+        for sock in widen_backlog(serverapp, self.listen_backlog):
+            self.log.debug("sse_widgets: listen backlog %d on %s", self.listen_backlog, sock.getsockname())
         # The port is final only once the server has bound it.
         self.export_environment()
         if not isinstance(self.hub.backend, UnavailableBackend):  # that one has said why

@@ -18,6 +18,7 @@ from sse_client import SSEParser, SSEStream, publish
 
 from sse_widgets.hub import MemoryBackend
 from sse_widgets.server.app import SSEWidgetsApp
+from sse_widgets.server.listen import kernel_somaxconn
 
 MiB = 1 << 20
 
@@ -39,6 +40,7 @@ def test_the_defaults_are_the_documented_ones() -> None:
     assert (app.max_event_bytes, app.max_request_bytes) == (64 << 10, 4 * MiB)
     assert app.max_subscribers == 5000
     assert app.subscriber_buffer_bytes == 4 * MiB
+    assert app.listen_backlog == min(kernel_somaxconn() or 4096, 4096)
     assert app.backend == "memory"
     assert app.redis_live_length == 10_000
     # ...and they are what the history is built with.

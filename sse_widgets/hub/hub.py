@@ -120,7 +120,7 @@ class Hub:
         backend: Backend | None = None,
         *,
         max_event_bytes: int = 64 << 10,
-        max_subscribers: int = 5000,
+        max_subscribers: int = 20_000,
         subscriber_buffer_bytes: int = 4 << 20,
         heartbeat_interval: float = 15.0,
     ):

@@ -34,7 +34,13 @@ from .handlers import (
     StreamHandler,
     ViewersHandler,
 )
-from .listen import default_backlog, widen_backlog
+from .listen import (
+    FD_RESERVE,
+    default_backlog,
+    raise_open_files_limit,
+    streams_within,
+    widen_backlog,
+)
 from .static import (
     PAGE_PREFIX,
     TICKET_PATH,
@@ -92,7 +98,11 @@ class SSEWidgetsApp(ExtensionApp):
         4 << 20, config=True, help="Largest publish request body accepted, in bytes (413 past it)."
     )
     max_subscribers = Int(
-        5000, config=True, help="Streams open at once, at most; more get 503."
+        20_000, min=1, config=True,
+        help="Streams open at once, at most; more get 503. An open stream costs the server "
+             "about 6 KiB and a file descriptor: the server raises its soft RLIMIT_NOFILE "
+             "towards this at start, and where the hard limit is lower, allows only what it "
+             "leaves room for (1,024 descriptors kept back), and logs so.",
     )
     subscriber_buffer_bytes = Int(
         4 << 20, config=True,
@@ -314,12 +324,26 @@ class SSEWidgetsApp(ExtensionApp):
         # the one that starts extensions); see listen.py for why the backlog matters.
         for sock in widen_backlog(serverapp, self.listen_backlog):
             self.log.debug("sse_widgets: listen backlog %d on %s", self.listen_backlog, sock.getsockname())
+        self.make_room_for_streams()
         # The port is final only once the server has bound it.
         self.export_environment()
         if not isinstance(self.hub.backend, UnavailableBackend):  # that one has said why
             await self.hub.start()
         # After the environment export: the run's kernel publishes to this hub.
         self.dashboards.start()
+
+    def make_room_for_streams(self) -> None:
+        """Raise the open-files limit for ``max_subscribers`` streams; where the system
+        allows fewer, lower the hub's bound so that the excess gets 503, not EMFILE."""
+        limit = raise_open_files_limit(self.max_subscribers + FD_RESERVE)
+        allowed = streams_within(limit, self.max_subscribers)
+        if allowed < self.max_subscribers:
+            self.log.warning(
+                "sse_widgets: RLIMIT_NOFILE allows %d open files (hard limit), room for %d of "
+                "max_subscribers=%d streams; more get 503 (raise the limit, e.g. ulimit -n)",
+                limit, allowed, self.max_subscribers,
+            )
+        self.hub.max_subscribers = allowed
 
     def export_environment(self) -> None:
         """Put the publish URL and key in os.environ, which every kernel inherits."""

@@ -1,4 +1,4 @@
-"""The server's listen backlog: room in the kernel for a storm of connections.
+"""Room for a storm of connections: the listen backlog and the open-files limit.
 
 When a server restarts, every browser that watched it reconnects within seconds. Until the
 server's loop ``accept()``\\s them, the connections wait in the listening socket's accept
@@ -17,6 +17,7 @@ backlog. On Linux, ``listen()`` on a socket that already listens only updates it
 
 from __future__ import annotations
 
+import resource
 import socket
 from pathlib import Path
 from typing import Any
@@ -60,3 +61,28 @@ def widen_backlog(serverapp: Any, backlog: int) -> list[socket.socket]:
     for sock in sockets:
         sock.listen(backlog)
     return sockets
+
+
+#: File descriptors kept back from streams: kernels' sockets, files, a 503 to say "full".
+FD_RESERVE = 1024
+
+
+def raise_open_files_limit(wanted: int) -> int:
+    """Lift this process's soft RLIMIT_NOFILE towards ``wanted`` (never past the hard
+    limit, never lower); returns the soft limit after. Each stream is a socket, and the
+    usual soft limit of 1,024 would make ``accept`` fail with EMFILE long before
+    ``max_subscribers``; kernels started later inherit the raised limit, which is harmless."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    ceiling = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < ceiling:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
+        except (OSError, ValueError):
+            return soft
+        soft = ceiling
+    return soft
+
+
+def streams_within(limit: int, max_subscribers: int) -> int:
+    """The most streams a soft fd ``limit`` leaves room for, with ``FD_RESERVE`` kept back."""
+    return min(max_subscribers, max(1, limit - FD_RESERVE))

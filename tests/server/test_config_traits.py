@@ -38,7 +38,7 @@ def test_the_defaults_are_the_documented_ones() -> None:
     assert (app.history_size, app.history_bytes) == (10_000, 4 * MiB)
     assert (app.max_channels, app.total_history_bytes) == (1024, 256 * MiB)
     assert (app.max_event_bytes, app.max_request_bytes) == (64 << 10, 4 * MiB)
-    assert app.max_subscribers == 5000
+    assert app.max_subscribers == 20_000
     assert app.subscriber_buffer_bytes == 4 * MiB
     assert app.listen_backlog == min(kernel_somaxconn() or 4096, 4096)
     assert app.backend == "memory"

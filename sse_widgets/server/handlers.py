@@ -171,7 +171,7 @@ class StreamHandler(BaseHandler):
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Accel-Buffering", "no")
-        self.sink = sink = ResponseSink(self, app.subscriber_buffer_bytes, encode_retry(app.retry_ms))
+        self.sink = sink = ResponseSink(self, app.subscriber_buffer_bytes, encode_retry(app.stream_retry_ms()))
         # jupyter_server keeps the handler in a ContextVar (CallContext, set in prepare), and
         # every callback registered from here on (the socket's reader, a write's future)
         # copies the context: the stream would keep this handler and its request alive.

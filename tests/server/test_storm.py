@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from servers import JupyterServer
-from sse_client import publish
+from sse_client import SSEStream, publish
 
 from sse_widgets.protocol import mint_ticket
 from sse_widgets.server.listen import default_backlog
@@ -108,3 +108,23 @@ def test_storm_beyond_128_connections_is_not_dropped(start_server: Any) -> None:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def test_streams_past_the_open_files_limit_get_503_not_a_failed_accept() -> None:
+    # A hard limit of 1,100 open files leaves room for 76 streams (1,024 kept back for
+    # kernels, files and the 503 itself). Before, the server allowed max_subscribers
+    # (5,000) and, with the limit reached, accept() failed with EMFILE in a loop.
+    server = JupyterServer()
+    server.args = ["prlimit", "--nofile=1100:1100", *server.args]
+    server.start()
+    streams: list[SSEStream] = []
+    try:
+        ticket = mint_ticket(server.key, ["t/full"], ttl=600)
+        for _ in range(77):
+            streams.append(SSEStream(server.url, ["t/full"], tickets=[ticket]))
+        assert [s.status for s in streams] == [200] * 76 + [503]
+        assert "room for 76 of max_subscribers=20000 streams" in server.log()
+    finally:
+        for stream in streams:
+            stream.close()
+        server.stop()

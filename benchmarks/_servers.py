@@ -17,6 +17,8 @@ from pathlib import Path
 
 from _loadclient import Target
 
+from sse_widgets.protocol import mint_ticket
+
 BASELINES = Path(os.environ.get("SSE_WIDGETS_BASELINES", Path(__file__).resolve().parents[2] / "shared" / "baselines"))
 
 
@@ -43,6 +45,17 @@ class Server:
 
     def target(self) -> Target:
         raise NotImplementedError
+
+    def storm_stream(self, retained: int) -> tuple[str, int]:
+        """Make the channel keep ``retained`` events; return the path a storm client asks
+        for and how many events it is owed (its replay, or the greeting of a peer that
+        keeps none). Called once the server runs."""
+        raise NotImplementedError(f"{self.name} has no storm scenario")
+
+    def post(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> None:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body, method="POST",
+                                         headers={"Content-Type": "application/json", **(headers or {})})
+        urllib.request.urlopen(request, timeout=30).read()
 
     #: An HTTP path that answers once the server is ready; None: once the port accepts.
     ready_path: str | None = None
@@ -111,6 +124,16 @@ class SSEWidgets(Server):
         return Target(self.name, self.port, f"/sse-widgets/api/stream?channel=bench&token={self.token}",
                       "/sse-widgets/api/publish", {"X-SSE-Widgets-Key": self.key}, bodies)
 
+    def storm_stream(self, retained: int) -> tuple[str, int]:
+        target = self.target()
+        for body in target.bodies([{"i": i} for i in range(retained)]):
+            self.post(target.pub_path, body, target.pub_headers)
+        # As a dashboard's viewers connect: with a ticket for the channel, not the owner's
+        # Jupyter token. last_event_id=0: everything retained, as browsers whose cursor is
+        # from before a restart get (after a reset event, which this stream does not need).
+        ticket = mint_ticket(self.key, ["bench"], ttl=3600)
+        return f"/sse-widgets/api/stream?channel=bench&last_event_id=0&auth_ticket={ticket}", retained
+
 
 def _seed_bodies(items: list[dict[str, object]]) -> list[bytes]:
     return [json.dumps([{"type": "tick", "data": d} for d in items]).encode()]
@@ -130,6 +153,9 @@ class SeedExpress(Server):
 
     def target(self) -> Target:
         return Target(self.name, self.port, "/events", "/broadcast", {}, _seed_bodies)
+
+    def storm_stream(self, retained: int) -> tuple[str, int]:
+        return "/events", 1  # no history: each client is owed its "connected" event
 
 
 class SeedPython(Server):
@@ -159,6 +185,11 @@ class Nchan(Server):
 
     def target(self) -> Target:
         return Target(self.name, self.port, "/sub", "/pub", {}, lambda items: [json.dumps(d).encode() for d in items])
+
+    def storm_stream(self, retained: int) -> tuple[str, int]:
+        for i in range(retained):
+            self.post("/pub", json.dumps({"i": i}).encode())
+        return "/sub", retained  # a new subscriber starts at the oldest message (nchan's default)
 
     @staticmethod
     def available() -> bool:

@@ -1,7 +1,8 @@
 """Fan-out benchmark: sse-widgets against the seed's Express and Starlette designs (and
-Nchan where installed), same loads, same client, one run. Prints a markdown table.
+Nchan where installed), same loads, same clients, one run. Prints markdown tables.
 
     python benchmarks/fanout.py [--subscribers 1000] [--repeats 3] [--only sse-widgets,seed-express]
+    python benchmarks/fanout.py --scenarios storm --storm-clients 1000,3000,10000
     python benchmarks/fanout.py --markdown     # only what the README carries, to paste as is
 
 blast:  N subscribers; 2,000 events published in 100-event batches, each request waiting
@@ -11,6 +12,12 @@ blast:  N subscribers; 2,000 events published in 100-event batches, each request
 steady: N subscribers; 1,000 events/s offered as 10-event batches every 10 ms by a
         publisher that waits for each reply; the event rate actually sustained, the share
         delivered, and p50/p99 latency.
+storm:  1,000, 3,000 and 10,000 clients connecting at the same instant to a channel that
+        retains 10 events (``--storm-only`` peers: sse-widgets, seed-express, nchan); the
+        time until every client has a 200 and its replay, errors by kind, the server's
+        memory per open stream and whether heartbeats stay on time (see ``_storm.py``).
+        Needs a C compiler (the client is ``stormclient.c``); raises RLIMIT_NOFILE to the
+        hard limit first, and the table says what it was.
 
 Each figure is the median over ``--repeats`` runs (peers interleaved, so that a busy spell
 on the machine falls on all of them), with the largest deviation of a run from it. The
@@ -38,6 +45,7 @@ from _servers import (
     SSEWidgetsRedis,
     SSEWidgetsRedisPair,
 )
+from _storm import NoCompiler, StormRuns, build_client, raise_nofile, run_storm, storm_report
 
 SERVERS = {
     "sse-widgets": SSEWidgets,
@@ -53,8 +61,8 @@ Results = dict[str, list[dict[str, float]]]
 
 
 def run_one(make: type[Server], args: argparse.Namespace, results: Results) -> None:
-    """One repeat of both scenarios on a fresh server each, appended to ``results``."""
-    for scenario in ("blast", "steady"):
+    """One repeat of the fan-out scenarios on a fresh server each, appended to ``results``."""
+    for scenario in [s for s in ("blast", "steady") if s in args.scenarios]:
         server: Server | None = None
         try:
             server = make()
@@ -158,24 +166,73 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", default=",".join(SERVERS))
+    parser.add_argument("--scenarios", default="blast,steady,storm",
+                        help="which of blast, steady, storm to run (comma-separated)")
+    parser.add_argument("--storm-clients", default="1000,3000,10000",
+                        help="clients per storm, one table row each (comma-separated)")
+    parser.add_argument("--storm-only", default=",".join(STORM_SERVERS),
+                        help="servers the storm runs against (of those in --only)")
+    parser.add_argument("--storm-retained", type=int, default=10,
+                        help="events the channel retains, which each storm client must receive")
+    parser.add_argument("--storm-timeout", type=float, default=60.0,
+                        help="seconds a storm client may take before it counts as an error")
     parser.add_argument("--markdown", action="store_true",
                         help="print only the README's markdown (per-run figures go to stderr anyway)")
     args = parser.parse_args()
-    names = [n for n in args.only.split(",") if n]
+    args.scenarios = [s for s in args.scenarios.split(",") if s]
+    names = server_names(parser, args.only)
+    storm_names = [n for n in server_names(parser, args.storm_only) if n in names]
+    if not args.markdown:
+        print("Per-run figures go to stderr. The README's markdown follows each table.\n")
+    if "blast" in args.scenarios or "steady" in args.scenarios:
+        results: dict[str, Results] = {name: {} for name in names}
+        for repeat in range(args.repeats):
+            for name in names:
+                note(f"run {repeat + 1}/{args.repeats}: {name}...")
+                run_one(SERVERS[name], args, results[name])
+        print(report(results, args))
+    if "storm" in args.scenarios:
+        storms(args, storm_names)
+
+
+STORM_SERVERS = ("sse-widgets", "seed-express", "nchan")
+
+
+def server_names(parser: argparse.ArgumentParser, listed: str) -> list[str]:
+    """The servers named in ``listed`` that can run here (nchan needs nginx with its module)."""
+    names = [n for n in listed.split(",") if n]
     unknown = [n for n in names if n not in SERVERS]
     if unknown:
         parser.error(f"unknown server(s) {', '.join(unknown)}; known: {', '.join(SERVERS)}")
     if "nchan" in names and not Nchan.available():
-        note("nchan: nginx with the nchan module is not installed; skipped")
+        note("nchan: nginx with the nchan module is not installed (Debian: nginx-light "
+             "libnginx-mod-nchan); skipped")
         names.remove("nchan")
-    results: dict[str, Results] = {name: {} for name in names}
+    return names
+
+
+def storms(args: argparse.Namespace, names: list[str]) -> None:
+    """The storm table: every size against every server, peers interleaved per repeat."""
+    try:
+        client = build_client()
+    except NoCompiler as exc:
+        note(f"storm: {exc}")
+        return
+    nofile = raise_nofile()  # before any server starts: they inherit it
+    sizes = [int(n) for n in args.storm_clients.split(",") if n]
+    too_many = [n for n in sizes if n + 64 > nofile[1]]
+    if too_many:
+        note(f"storm: RLIMIT_NOFILE is {nofile[1]:,} (hard limit {nofile[2]:,}); storms of "
+             f"{', '.join(f'{n:,}' for n in too_many)} clients will run out of file descriptors")
+    runs: StormRuns = {}
     for repeat in range(args.repeats):
-        for name in names:
-            note(f"run {repeat + 1}/{args.repeats}: {name}...")
-            run_one(SERVERS[name], args, results[name])
-    if not args.markdown:
-        print("Per-run figures are above, on stderr. The README's markdown:\n")
-    print(report(results, args))
+        for clients in sizes:
+            for name in names:
+                note(f"storm run {repeat + 1}/{args.repeats}: {name}, {clients:,} clients...")
+                run_storm(client, SERVERS[name], clients, args.storm_retained, args.storm_timeout, runs)
+    labels = {name: SERVERS[name].label for name in names}
+    print()
+    print(storm_report(runs, names, sizes, labels, args.repeats, args.storm_retained, nofile))
 
 
 if __name__ == "__main__":

@@ -1,16 +1,19 @@
 /* Storm client: N SSE clients connecting to one server at the same instant.
  *
- *   stormclient PORT PATH N NEED TIMEOUT_S
+ *   stormclient PORT PATH N NEED TIMEOUT_S [HOLD_S]
  *
  * Every socket is opened non-blocking and connect()ed in one tight loop, then one epoll
  * loop sends each request, reads the response head and counts "data:" lines in the body.
  * A client is done once it has a 200 and NEED events (its replay, or a "connected" event).
  * Prints one JSON object on stdout: how many connected, how many were done, the time until
  * the last was done, latency percentiles, errors by kind, the RLIMIT_NOFILE it ran with
- * and its own CPU time. It is written in C with epoll so that the client is not what limits
- * a 10,000-client storm on a 2-core machine (a Python client spends seconds just opening
- * that many sockets). Build: gcc -O2 -o stormclient benchmarks/stormclient.c (fanout.py
- * does not use it yet: the storm table is still to be written).
+ * and its own CPU time. With HOLD_S, the clients then stay connected that long and a second
+ * JSON line follows: the longest silence any client saw meanwhile (with heartbeats on, at
+ * most about one heartbeat interval) and how many streams ended. The first line is printed
+ * before the hold starts, so the caller can measure the server with every stream open.
+ * It is written in C with epoll so that the client is not what limits a 10,000-client storm
+ * on a 2-core machine (a Python client spends seconds just opening that many sockets).
+ * benchmarks/fanout.py builds it (gcc -O2) into a cache folder and runs it for its storm table.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -27,13 +30,14 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { CONNECTING, SENT, STREAMING, DONE, FAILED };
+enum { CONNECTING, SENT, STREAMING, DONE, ENDED, FAILED }; /* ENDED: closed after DONE */
 
 typedef struct {
   int fd, state, status, head_len, data_seen;
   char head[4096];
   char tail[5]; /* the last bytes of the previous read, so "data:" split over two is found */
   double done_at;
+  double last_rx, max_gap; /* during the hold */
 } client_t;
 
 static double now(void) {
@@ -68,10 +72,11 @@ static int count_data(client_t *c, const char *buf, int n) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: %s PORT PATH N NEED TIMEOUT_S\n", argv[0]);
+  if (argc != 6 && argc != 7) {
+    fprintf(stderr, "usage: %s PORT PATH N NEED TIMEOUT_S [HOLD_S]\n", argv[0]);
     return 2;
   }
+  double hold = argc == 7 ? atof(argv[6]) : 0;
   int port = atoi(argv[1]), n = atoi(argv[3]), need = atoi(argv[4]);
   double timeout = atof(argv[5]);
   const char *path = argv[2];
@@ -136,6 +141,16 @@ int main(int argc, char **argv) {
         epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
         continue;
       }
+      if (c->state == DONE) { /* drain what comes after (heartbeats, live events) */
+        ssize_t got = recv(c->fd, buf, sizeof buf, 0);
+        if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+          epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL); /* done already; the hold counts it ended */
+          close(c->fd);
+          c->fd = -1;
+          c->state = ENDED;
+        }
+        continue;
+      }
       if (c->state != SENT && c->state != STREAMING) continue;
       ssize_t got = recv(c->fd, buf, sizeof buf, 0);
       if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
@@ -180,6 +195,7 @@ int main(int argc, char **argv) {
       failed++;
       epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
       close(c->fd);
+      c->fd = -1;
     }
   }
   double elapsed = now() - start;
@@ -203,7 +219,45 @@ int main(int argc, char **argv) {
          err_connect, err_reset, err_closed, err_status, timed_out, (unsigned long long)lim.rlim_cur, cpu,
          elapsed);
   fflush(stdout);
+  if (hold > 0) {
+    double hold_start = now(), hold_end = hold_start + hold;
+    for (int i = 0; i < n; i++) clients[i].last_rx = hold_start;
+    int ended = 0;
+    for (int i = 0; i < n; i++) ended += clients[i].state == ENDED;
+    while (now() < hold_end) {
+      int k = epoll_wait(ep, events, 512, 50);
+      double t = now();
+      for (int e = 0; e < k; e++) {
+        client_t *c = &clients[events[e].data.u32];
+        if (c->state != DONE && c->state != STREAMING) continue;
+        ssize_t got = recv(c->fd, buf, sizeof buf, 0);
+        if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (got <= 0) {
+          ended++;
+          c->state = ENDED;
+          epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+          close(c->fd);
+          c->fd = -1;
+          continue;
+        }
+        if (t - c->last_rx > c->max_gap) c->max_gap = t - c->last_rx;
+        c->last_rx = t;
+      }
+    }
+    double worst = 0, t = now();
+    int held = 0;
+    for (int i = 0; i < n; i++) {
+      client_t *c = &clients[i];
+      if (c->state != DONE && c->state != STREAMING) continue;
+      held++;
+      if (t - c->last_rx > c->max_gap) c->max_gap = t - c->last_rx;
+      if (c->max_gap > worst) worst = c->max_gap;
+    }
+    printf("{\"held\": %d, \"hold_s\": %.3f, \"hold_max_silence_s\": %.4f, \"hold_ended\": %d}\n", held,
+           t - hold_start, worst, ended);
+    fflush(stdout);
+  }
   for (int i = 0; i < n; i++)
-    if (clients[i].state != FAILED && clients[i].fd > 0) close(clients[i].fd);
+    if (clients[i].fd >= 0 && clients[i].state != FAILED) close(clients[i].fd);
   return 0;
 }

@@ -424,8 +424,22 @@ interface Sub {
 const RECONNECT_DEBOUNCE_MS = 40;
 const IDLE_CLOSE_MS = 2000;
 const SHRINK_AFTER_MS = 1000;
-const BACKOFF_FIRST_MS = 300;
+const BACKOFF_FLOOR_MS = 100;
+const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
+
+/**
+ * How long to wait before reconnect attempt `failures` (1 for the first): "full jitter",
+ * uniform between a floor and a cap that doubles per failure (1 s, 2 s, ... 30 s). A
+ * server restart ends every browser's stream at the same moment; a delay that is only
+ * jittered later (or by half its range) would bring them back together, as a storm of
+ * connections on a server still starting. Spread from the first retry, they come back
+ * over the whole window.
+ */
+export function reconnectDelay(failures: number, random: () => number = Math.random): number {
+  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.max(0, failures - 1));
+  return BACKOFF_FLOOR_MS + random() * (cap - BACKOFF_FLOOR_MS);
+}
 const OFFLINE_AFTER_FAILURES = 4;
 
 export class Connection implements StreamClient {
@@ -630,8 +644,7 @@ export class Connection implements StreamClient {
       this.failures >= OFFLINE_AFTER_FAILURES ||
       (typeof navigator !== "undefined" && navigator.onLine === false);
     this.setState(offline ? "offline" : "reconnecting");
-    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.failures - 1));
-    this.schedule(base / 2 + Math.random() * (base / 2));
+    this.schedule(reconnectDelay(this.failures));
   }
 
   /**

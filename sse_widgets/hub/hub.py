@@ -15,6 +15,7 @@ sink is done (the stream handler, in a ``finally``).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 from collections.abc import Iterable, Mapping
@@ -120,7 +121,7 @@ class Hub:
         backend: Backend | None = None,
         *,
         max_event_bytes: int = 64 << 10,
-        max_subscribers: int = 5000,
+        max_subscribers: int = 20_000,
         subscriber_buffer_bytes: int = 4 << 20,
         heartbeat_interval: float = 15.0,
     ):
@@ -163,7 +164,10 @@ class Hub:
         )
         if starting is None or failed:
             # A failed start (e.g. Redis unreachable at boot) is tried again next time.
-            self._starting = starting = asyncio.ensure_future(self._start())
+            # In a context of its own: a task keeps its context, and the context of the
+            # request that started the hub (a web handler, in a server) would live as long.
+            fresh = contextvars.Context()
+            self._starting = starting = fresh.run(asyncio.ensure_future, self._start())
         await asyncio.shield(starting)
 
     async def _start(self) -> None:

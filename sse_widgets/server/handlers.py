@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 from http.client import responses
 from typing import TYPE_CHECKING, NoReturn
 
+from jupyter_server import CallContext
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from jupyter_server.base.handlers import APIHandler, FileFindHandler
 from tornado import web
@@ -181,7 +183,11 @@ class StreamHandler(BaseHandler):
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Accel-Buffering", "no")
-        self.sink = sink = ResponseSink(self, app.subscriber_buffer_bytes, encode_retry(app.retry_ms))
+        self.sink = sink = ResponseSink(self, app.subscriber_buffer_bytes, encode_retry(app.stream_retry_ms()))
+        # jupyter_server keeps the handler in a ContextVar (CallContext, set in prepare), and
+        # every callback registered from here on (the socket's reader, a write's future)
+        # copies the context: the stream would keep this handler and its request alive.
+        CallContext.set(CallContext.JUPYTER_HANDLER, None)
         try:
             subscriber = await app.hub.subscribe(wanted.patterns, sink, cursor, since, browser)
         except ProtocolError as exc:
@@ -193,15 +199,15 @@ class StreamHandler(BaseHandler):
                 sink.close(abort=True)
                 return
             self.fail(503, str(exc))
-        # From here this handler owns the subscription: whatever happens to the client
-        # (gone before the stream starts, reset mid-write), the finally ends it.
+        # From here the sink owns the subscription: whatever happens to the client (gone
+        # before the stream starts, reset mid-write, cut off by the hub), its end ends it.
+        # This handler returns at once, so that an open stream keeps no request (sink.py).
+        sink.hand_over(functools.partial(app.hub.unsubscribe, subscriber))
         try:
             sink.start()
-            clean = await sink.done
-        finally:
-            app.hub.unsubscribe(subscriber)
-        if clean:
-            await sink.finish()
+        except BaseException:
+            sink.close(abort=True)
+            raise
 
     def on_connection_close(self) -> None:
         # Before the stream starts (e.g. during a long replay wait) Tornado still owns it.

@@ -18,6 +18,7 @@ from sse_client import SSEParser, SSEStream, publish
 
 from sse_widgets.hub import MemoryBackend
 from sse_widgets.server.app import SSEWidgetsApp
+from sse_widgets.server.listen import kernel_somaxconn
 
 MiB = 1 << 20
 
@@ -33,18 +34,33 @@ def listed(server: JupyterServer) -> dict[str, dict[str, Any]]:
 
 def test_the_defaults_are_the_documented_ones() -> None:
     app = SSEWidgetsApp()
-    assert (app.heartbeat_interval, app.retry_ms) == (15.0, 2000)
+    assert (app.heartbeat_interval, app.retry_ms, app.retry_jitter_ms) == (15.0, 2000, 3000)
     assert (app.history_size, app.history_bytes) == (10_000, 4 * MiB)
     assert (app.max_channels, app.total_history_bytes) == (1024, 256 * MiB)
     assert (app.max_event_bytes, app.max_request_bytes) == (64 << 10, 4 * MiB)
-    assert app.max_subscribers == 5000
+    assert app.max_subscribers == 20_000
     assert app.subscriber_buffer_bytes == 4 * MiB
+    assert app.listen_backlog == min(kernel_somaxconn() or 4096, 4096)
+    assert app.freeze_startup_objects
     assert app.backend == "memory"
     assert app.redis_live_length == 10_000
     # ...and they are what the history is built with.
     backend = app.make_backend()
     assert isinstance(backend, MemoryBackend)
     assert backend.stats()["backend"] == "memory"
+
+
+def test_streams_cut_off_together_are_told_to_come_back_at_different_times(
+        live_server: JupyterServer) -> None:
+    retries = set()
+    for _ in range(12):
+        with SSEStream(live_server.url, ["t/retry"], token=live_server.token) as stream:
+            stream.read(lambda _: stream.parser.retry is not None)
+            retries.add(stream.parser.retry)
+    # retry_ms 2000 plus a random part up to retry_jitter_ms 3000: twelve streams told
+    # the same delay (as before) would reconnect as one storm.
+    assert all(2000 <= r <= 5000 for r in retries)
+    assert len(retries) > 6, retries
 
 
 def test_the_redis_settings_reach_the_redis_backend(redis_server: RedisServer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 from typing import Any
@@ -10,6 +11,9 @@ from typing import Any
 import pytest
 from sse_client import SSEParser
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+from tornado.httputil import HTTPServerRequest
+
+from sse_widgets.server.handlers import StreamHandler
 
 KEY = "test-publish-key"
 
@@ -93,4 +97,29 @@ async def test_stream_heartbeat_and_stop_extension_ends_it_cleanly(
     await app.stop_extension()
     response = await asyncio.wait_for(request, 10)  # the response ended, no error
     assert response.code == 200
+    assert app.hub.stats()["subscribers"] == 0
+
+
+async def test_an_open_stream_keeps_no_handler_or_request_alive(
+    jp_serverapp: Any, jp_fetch: Any, jp_base_url: str, jp_http_port: int, jp_auth_header: dict[str, str]
+) -> None:
+    # Each of 10,000 viewers' streams kept its handler, request, headers and cookies (about
+    # 12 KiB) until it ended: the handler awaited the stream, and jupyter-server's
+    # CallContext held the handler in every callback the stream registered (and, for the
+    # request that started the hub, in the hub's own tasks).
+    parser = SSEParser()
+    events: list[Any] = []
+    url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}sse-widgets/api/stream?channel=g"
+    request = AsyncHTTPClient().fetch(url, headers=jp_auth_header, request_timeout=30,
+                                      streaming_callback=lambda chunk: events.extend(parser.feed(chunk)))
+    app = extension(jp_serverapp)
+    await until(lambda: parser.retry is not None and app.hub.stats()["subscribers"] == 1)
+    gc.collect()
+    alive = [o for o in gc.get_objects() if isinstance(o, (StreamHandler, HTTPServerRequest))
+             and "/stream" in str(getattr(o, "uri", None) or getattr(o.request, "uri", ""))]
+    assert alive == []
+    await publish(jp_fetch, {"channel": "g", "data": "live"})  # the stream itself still works
+    await until(lambda: len(events) == 1)
+    await app.stop_extension()
+    assert (await asyncio.wait_for(request, 10)).code == 200
     assert app.hub.stats()["subscribers"] == 0

@@ -20,6 +20,7 @@ from .connection import Connection
 from .hubclient import probe
 from .local import LocalTransport
 from .mirror import Mirror
+from .outbox import FAST
 from .transport import FlushReport, Transport
 
 #: How long the exit hook waits for queued events to reach the hub.
@@ -71,6 +72,7 @@ def mirror() -> LocalTransport | None:
     with _lock:
         t = _transport
         if isinstance(t, Transport):
+            FAST.disarm()
             _transport = Mirror(t, LocalTransport(reason="the page cannot reach the hub"))
     return local()
 
@@ -116,6 +118,7 @@ def use(conn: Connection | None) -> None:
     global _transport, _resolved
     _connection.set_current(conn)
     with _lock:
+        FAST.disarm()
         old, _transport = _transport, (Transport(conn) if conn is not None else None)
         _resolved = True
     if old is not None:
@@ -126,6 +129,7 @@ def reset() -> None:
     """Forget the connection and transport (the old one finishes its queue); rediscover on next use."""
     global _transport, _resolved, _no_hub_discarded, _no_hub_warned
     with _lock:
+        FAST.disarm()
         old, _transport, _resolved = _transport, None, False
         _no_hub_discarded, _no_hub_warned = 0, False
     _connection.reset()
@@ -171,6 +175,7 @@ def _after_fork_in_child() -> None:
     # is shared with the parent: start afresh, with the same connection, and an empty queue.
     # A kernel's comm belongs to the kernel: a forked child publishes as any worker does.
     global _transport, _lock, _forked, _resolved
+    FAST.disarm()  # it points into the parent's queue
     _lock = threading.Lock()
     _forked = True
     old = _transport.hub if isinstance(_transport, Mirror) else _transport

@@ -8,12 +8,14 @@ import secrets
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
-from .outbox import Payload
+from .outbox import Payload, without_nonfinite
 
 #: ``(seq, envelope JSON text)``: what a widget is sent.
 Record = tuple[int, str]
 
 _CHANNEL_PREFIX = '{"channel":"'
+#: Strict, compact JSON; made once (``json.dumps`` with options builds an encoder per call).
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
 class NotEncodable(ValueError):
@@ -84,7 +86,11 @@ class KernelHistory:
             text = payload
         else:
             try:
-                text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+                try:
+                    text = _encode(payload)
+                except ValueError:
+                    # A metric queued by metric()'s fast path may hold NaN or an infinity: a gap.
+                    text = _encode(without_nonfinite(payload))
             except (TypeError, ValueError) as exc:
                 raise NotEncodable(str(exc)) from None
         channel = channel_of(text)

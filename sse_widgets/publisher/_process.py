@@ -9,6 +9,7 @@ other process with no hub, None (progress draws text, other events are discarded
 from __future__ import annotations
 
 import atexit
+import itertools
 import os
 import sys
 import threading
@@ -38,6 +39,8 @@ _forked = False
 _resolved = False
 #: Events given up because no hub is configured, reported by flush().
 _no_hub_discarded = 0
+#: metric() calls discarded on the fast path with no hub (see discard_without_hub).
+_no_hub_fast = itertools.count()
 _no_hub_warned = False
 
 NO_HUB = "no hub configured"
@@ -127,20 +130,25 @@ def use(conn: Connection | None) -> None:
 
 def reset() -> None:
     """Forget the connection and transport (the old one finishes its queue); rediscover on next use."""
-    global _transport, _resolved, _no_hub_discarded, _no_hub_warned
+    global _transport, _resolved, _no_hub_discarded, _no_hub_warned, _no_hub_fast
     with _lock:
         FAST.disarm()
         old, _transport, _resolved = _transport, None, False
-        _no_hub_discarded, _no_hub_warned = 0, False
+        _no_hub_discarded, _no_hub_warned, _no_hub_fast = 0, False, itertools.count()
     _connection.reset()
     if old is not None:
         old.close()
 
 
-def discard_without_hub(stacklevel: int) -> None:
-    """Count an event that has nowhere to go, and say so once."""
+def discard_without_hub(stacklevel: int, metric: bool = False) -> None:
+    """Count an event that has nowhere to go, and say so once.
+
+    For ``metric``, arm its fast path to discard too (and count) until a hub is set.
+    """
     global _no_hub_discarded, _no_hub_warned
     _no_hub_discarded += 1
+    if metric and _transport is None and _resolved:
+        FAST.arm_nowhere(_no_hub_fast)
     if not _no_hub_warned:
         _no_hub_warned = True
         warnings.warn(
@@ -161,9 +169,13 @@ def emit_warning(t: AnyTransport, stacklevel: int) -> None:
 
 
 def flush(timeout: float | None) -> FlushReport:
-    global _no_hub_discarded
+    global _no_hub_discarded, _no_hub_fast
     t = transport()
     report = t.flush(timeout) if t is not None else FlushReport()
+    counted, _no_hub_fast = _no_hub_fast, itertools.count()
+    _no_hub_discarded += next(counted)  # next() gives how many were taken before it
+    if FAST.counter is counted:
+        FAST.arm_nowhere(_no_hub_fast)
     if _no_hub_discarded:
         report.dropped[NO_HUB] = _no_hub_discarded
         _no_hub_discarded = 0

@@ -180,7 +180,7 @@ def _checked_metric(channel: object, x: object, values: Mapping[str, float] | No
         x = None
     t = _process._transport or _process.transport()
     if t is None:
-        _process.discard_without_hub(stacklevel=3)
+        _process.discard_without_hub(stacklevel=3, metric=True)
         return
     if t.warning is not None:
         _process.emit_warning(t, stacklevel=3)

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import heapq
-import json
 import secrets
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
-from .outbox import Payload, without_nonfinite
+from .encoding import to_json
+from .outbox import Payload
 
 #: ``(seq, envelope JSON text)``: what a widget is sent.
 Record = tuple[int, str]
 
 _CHANNEL_PREFIX = '{"channel":"'
-#: Strict, compact JSON; made once (``json.dumps`` with options builds an encoder per call).
-_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
 class NotEncodable(ValueError):
@@ -82,17 +80,10 @@ class KernelHistory:
         NotEncodable
             The event has NaN, infinity or a non-JSON value (nothing is kept).
         """
-        if isinstance(payload, str):
-            text = payload
-        else:
-            try:
-                try:
-                    text = _encode(payload)
-                except ValueError:
-                    # A metric queued by metric()'s fast path may hold NaN or an infinity: a gap.
-                    text = _encode(without_nonfinite(payload))
-            except (TypeError, ValueError) as exc:
-                raise NotEncodable(str(exc)) from None
+        try:
+            text = to_json(payload)
+        except (TypeError, ValueError) as exc:
+            raise NotEncodable(str(exc)) from None
         channel = channel_of(text)
         self.seq += 1
         seq = self.seq

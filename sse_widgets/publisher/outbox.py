@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
-import math
 import threading
 from collections import Counter, deque
 from typing import Any
 
-#: A queued event: a dict the sender serialises, or JSON text already serialised.
-Payload = dict[str, Any] | str
+#: ``(seq, channel, x, series)``: a metric as ``metric()`` queued it, values unchecked for NaN.
+MetricItem = tuple[int, str, "float | int | None", dict[str, Any]]
+#: A queued event: JSON text already serialised, a dict or a queued metric, which the
+#: sender serialises (``encoding.to_json``).
+Payload = dict[str, Any] | str | MetricItem
 
 QUEUE_FULL = "queue full (hub unreachable or too slow)"
 
@@ -20,8 +22,6 @@ FAST_SERIES = 32
 
 #: ``(seq, payload, size)``: a plain tuple, as a NamedTuple costs several times more to make.
 Item = tuple[int, Payload, int]
-#: ``(seq, channel, x, series)``: a metric as ``metric()`` queued it, values unchecked for NaN.
-MetricItem = tuple[int, str, "float | int | None", dict[str, Any]]
 
 
 class FastLane:
@@ -49,6 +49,12 @@ class FastLane:
         self.counter = outbox._counter
         self.queue = outbox._metrics
 
+    def arm_nowhere(self, counter: itertools.count[int]) -> None:
+        """With no hub: appends are discarded at once, and ``counter`` counts them."""
+        self.limit = 1
+        self.counter = counter
+        self.queue = deque(maxlen=0)
+
     def disarm(self, outbox: Outbox | None = None) -> None:
         """Disarm; with ``outbox``, only if it is that outbox's lane that is armed."""
         if outbox is None or self.queue is outbox._metrics:
@@ -67,17 +73,6 @@ def metric_payload(channel: str, x: float | None, series: dict[str, Any]) -> dic
 def metric_size(channel: str, series: dict[str, Any]) -> int:
     """An estimate of a metric event's JSON size (for the outbox's and a request's byte limits)."""
     return 48 + len(channel) + 24 * len(series)
-
-
-def without_nonfinite(value: Any) -> Any:
-    """``value`` with NaN and infinities replaced by None, as JSON has neither (a copy)."""
-    if type(value) is float:
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: without_nonfinite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [without_nonfinite(v) for v in value]
-    return value
 
 
 class Outbox:
@@ -202,12 +197,12 @@ class Outbox:
             if first == m:
                 until = min(s, u, p)
                 while metrics and metrics[0][0] < until and len(out) < max_events:
-                    seq, channel, x, series = metrics[0]
-                    size = metric_size(channel, series)
+                    item = metrics[0]
+                    size = metric_size(item[1], item[3])
                     if out and total + size > max_bytes:
                         return out
                     metrics.popleft()
-                    out.append((seq, metric_payload(channel, x, series), size))
+                    out.append((item[0], item, size))
                     total += size
                 continue
             lane = stream if first == s else urgent if first == u else None

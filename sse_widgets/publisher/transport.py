@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from .connection import Connection
+from .encoding import to_json
 from .hubclient import TRANSPORT_ERRORS, HubClient, Reply
-from .outbox import FAST, Outbox, Payload, without_nonfinite
+from .outbox import FAST, Outbox, Payload
 from .sender import QueuedSender
 
 #: The hub's default ``max_event_bytes``; larger events are refused at the call site.
@@ -65,37 +65,9 @@ def _new_key() -> str:
     return secrets.token_urlsafe(18)
 
 
-#: Strict, compact JSON; made once (``json.dumps`` with options builds an encoder per call).
-_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
-
-
-def _encode_strict(values: list[Payload]) -> str:
-    try:
-        return _encode(values)
-    except ValueError:
-        # A metric queued by metric()'s fast path may hold NaN or an infinity: a gap (null).
-        return _encode(without_nonfinite(values))
-
-
 def request_body(payloads: list[Payload]) -> bytes:
-    """The JSON array of ``payloads``: text ones as they are, runs of dicts in one encoder call.
-
-    One call per run rather than one per event: for a batch of metrics this is most of the
-    sender's work, and the sender holds the GIL the callers need while it does it.
-    """
-    pieces: list[str] = []
-    run: list[Payload] = []
-    for payload in payloads:
-        if isinstance(payload, str):
-            if run:
-                pieces.append(_encode_strict(run)[1:-1])
-                run = []
-            pieces.append(payload)
-        else:
-            run.append(payload)
-    if run:
-        pieces.append(_encode_strict(run)[1:-1])
-    return ("[" + ",".join(pieces) + "]").encode()
+    """The JSON array of ``payloads``, serialised here, in the sender thread."""
+    return ("[" + ",".join(map(to_json, payloads)) + "]").encode()
 
 
 class Transport(QueuedSender):

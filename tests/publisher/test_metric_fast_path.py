@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 import threading
 
+import pytest
+
 import sse_widgets.publisher as sw
+from sse_widgets import SSEWidgetsWarning
 from sse_widgets.publisher import _process
 from sse_widgets.publisher.outbox import FAST, FAST_SERIES, QUEUE_FULL
 
@@ -123,3 +126,15 @@ def test_threads_racing_the_sender_to_idle_strand_no_event(fake_hub: FakeHub) ->
     report = sw.flush(30)
     assert report.ok and report.undelivered == 0
     assert sorted(e["data"]["x"] for e in fake_hub.events) == list(range(per_thread * threads))
+
+
+def test_with_no_hub_the_fast_path_discards_and_flush_counts_every_call() -> None:
+    with pytest.warns(SSEWidgetsWarning, match="no hub to publish to"):
+        sw.metric("train", x=0, loss=1.0)  # the slow path warns once, then arms the discard
+    assert FAST.queue is not None and FAST.queue.maxlen == 0
+    for i in range(1, 1_000):
+        sw.metric("train", x=i, loss=0.5)
+    assert sw.flush(1).dropped == {_process.NO_HUB: 1_000}
+    sw.metric("train", x=0, loss=1.0)
+    assert sw.flush(1).dropped == {_process.NO_HUB: 1}
+    assert sw.flush(1).dropped == {}

@@ -11,6 +11,7 @@ text, other events are discarded). That last answer is asked again while it stan
 from __future__ import annotations
 
 import atexit
+import itertools
 import os
 import sys
 import threading
@@ -23,6 +24,7 @@ from .connection import Connection
 from .hubclient import probe
 from .local import LocalTransport
 from .mirror import Mirror
+from .outbox import FAST
 from .transport import FlushReport, Transport
 
 #: How long the exit hook waits for queued events to reach the hub.
@@ -40,6 +42,8 @@ _forked = False
 _resolved = False
 #: Events given up because no hub is configured, reported by flush().
 _no_hub_discarded = 0
+#: metric() calls discarded on the fast path with no hub (see discard_without_hub).
+_no_hub_fast = itertools.count()
 _no_hub_warned = False
 
 NO_HUB = "no hub configured"
@@ -75,6 +79,7 @@ def mirror() -> LocalTransport | None:
     with _lock:
         t = _transport
         if isinstance(t, Transport):
+            FAST.disarm()
             _transport = Mirror(t, LocalTransport(reason="the page cannot reach the hub", host=host))
     return local()
 
@@ -120,6 +125,7 @@ def use(conn: Connection | None) -> None:
     global _transport, _resolved
     _connection.set_current(conn)
     with _lock:
+        FAST.disarm()
         old, _transport = _transport, (Transport(conn) if conn is not None else None)
         _resolved = True
     if old is not None:
@@ -128,19 +134,27 @@ def use(conn: Connection | None) -> None:
 
 def reset() -> None:
     """Forget the connection and transport (the old one finishes its queue); rediscover on next use."""
-    global _transport, _resolved, _no_hub_discarded, _no_hub_warned
+    global _transport, _resolved, _no_hub_discarded, _no_hub_warned, _no_hub_fast
     with _lock:
+        FAST.disarm()
         old, _transport, _resolved = _transport, None, False
-        _no_hub_discarded, _no_hub_warned = 0, False
+        _no_hub_discarded, _no_hub_warned, _no_hub_fast = 0, False, itertools.count()
     _connection.reset()
     if old is not None:
         old.close()
 
 
-def discard_without_hub(stacklevel: int) -> None:
-    """Count an event that has nowhere to go, and say so once."""
+def discard_without_hub(stacklevel: int, metric: bool = False) -> None:
+    """Count an event that has nowhere to go, and say so once.
+
+    For ``metric``, arm its fast path to discard too (and count) until a hub is set.
+    """
     global _no_hub_discarded, _no_hub_warned
     _no_hub_discarded += 1
+    if metric and _transport is None and _resolved and not _hosts.runtime_loaded():
+        # Nowhere to publish, now or later (a marimo session thread may still find its
+        # host, so where a host's runtime is loaded every call asks again).
+        FAST.arm_nowhere(_no_hub_fast)
     if not _no_hub_warned:
         _no_hub_warned = True
         warnings.warn(
@@ -161,9 +175,13 @@ def emit_warning(t: AnyTransport, stacklevel: int) -> None:
 
 
 def flush(timeout: float | None) -> FlushReport:
-    global _no_hub_discarded
+    global _no_hub_discarded, _no_hub_fast
     t = transport()
     report = t.flush(timeout) if t is not None else FlushReport()
+    counted, _no_hub_fast = _no_hub_fast, itertools.count()
+    _no_hub_discarded += next(counted)  # next() gives how many were taken before it
+    if FAST.counter is counted:
+        FAST.arm_nowhere(_no_hub_fast)
     if _no_hub_discarded:
         report.dropped[NO_HUB] = _no_hub_discarded
         _no_hub_discarded = 0
@@ -175,6 +193,7 @@ def _after_fork_in_child() -> None:
     # is shared with the parent: start afresh, with the same connection, and an empty queue.
     # A kernel's comm belongs to the kernel: a forked child publishes as any worker does.
     global _transport, _lock, _forked, _resolved
+    FAST.disarm()  # it points into the parent's queue
     _lock = threading.Lock()
     _forked = True
     old = _transport.hub if isinstance(_transport, Mirror) else _transport

@@ -12,6 +12,7 @@ from .. import protocol
 from .._warnings import SSEWidgetsWarning
 from . import _process
 from .local import LocalTransport
+from .outbox import FAST, FAST_SERIES, metric_payload, metric_size
 from .transport import MAX_EVENT_BYTES
 
 NOTIFY_LEVELS = ("info", "success", "warning", "error")
@@ -124,35 +125,71 @@ def metric(channel: str, /, x: float | None = None, *, values: Mapping[str, floa
     TypeError
         A value (or ``x``) that is not a number.
     """
-    if type(channel) is not str or channel not in _checked_channels:
-        check_channel(channel)
+    # The fast path: plain ints and floats on a channel seen before, appended in this frame
+    # to the sender's queue (see outbox.FastLane); the sender builds and serialises the
+    # event, and turns NaN into null. Anything else takes _checked_metric.
+    lane = _FAST.queue
+    if (
+        lane is not None
+        and values is None
+        and type(channel) is str
+        and channel in _checked_channels
+        and 0 < len(series) <= FAST_SERIES
+        and len(lane) < _FAST.limit
+        and (x is None or type(x) is int or type(x) is float)
+    ):
+        for value in series.values():
+            if type(value) is not float and type(value) is not int:
+                break
+        else:
+            lane.append((next(_FAST.counter), channel, x, series))
+            if _FAST.queue is None:  # the sender went idle meanwhile: wake it
+                _wake_sender()
+            return
+    _checked_metric(channel, x, values, series)
+
+
+_FAST = FAST
+
+
+def _wake_sender() -> None:
+    t = _process._transport
+    if t is not None:
+        t.wake()
+
+
+def _checked_metric(channel: object, x: object, values: Mapping[str, float] | None, series: dict[str, Any]) -> None:
+    """metric() for any arguments: every check, with the error that says what is wrong."""
+    name = check_channel(channel)
     if values is not None:
         series = {**values, **series}
     if not series:
         raise ValueError("metric() needs at least one value, for example sw.metric('train', loss=0.3)")
-    for name, value in series.items():
+    for key, value in series.items():
         kind = type(value)
         if kind is float:
             if value - value != 0.0:  # NaN or infinity: JSON has neither
-                series[name] = None  # type: ignore[assignment]
+                series[key] = None
         elif kind is not int:
-            if type(name) is not str:
-                raise TypeError(f"metric series names must be strings, not {name!r}")
-            series[name] = _number(name, value)  # type: ignore[assignment]
+            if type(key) is not str:
+                raise TypeError(f"metric series names must be strings, not {key!r}")
+            series[key] = _number(key, value)
     if x is not None and type(x) is not int and type(x) is not float:
         x = _number("x", x)
     elif type(x) is float and x - x != 0.0:
         x = None
     t = _process._transport or _process.transport()
     if t is None:
-        _process.discard_without_hub(stacklevel=2)
+        _process.discard_without_hub(stacklevel=3, metric=True)
         return
     if t.warning is not None:
-        _process.emit_warning(t, stacklevel=2)
-    t.put(
-        {"channel": channel, "type": "metric", "data": {"x": x, "values": series}},
-        48 + len(channel) + 24 * len(series),
-    )
+        _process.emit_warning(t, stacklevel=3)
+    if len(series) > FAST_SERIES:
+        # Wide events go where bytes are counted; the metric lane is bounded by count only.
+        t.put(metric_payload(name, x, series), metric_size(name, series))
+    else:
+        t.put_metric(name, x, series)
+    t.arm()
 
 
 def notify(

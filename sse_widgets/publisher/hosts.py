@@ -39,6 +39,9 @@ class WidgetHost(Protocol):
 
     #: Shown in messages: "an IPython kernel", "marimo".
     name: str
+    #: The module whose presence in ``sys.modules`` means the host may be present, now or
+    #: in another thread later.
+    runtime: str
 
     def present(self) -> bool:
         """True when this process runs in the host now; never imports it."""
@@ -58,9 +61,10 @@ class IPythonKernel:
     """ipykernel: Jupyter's own kernels, and those of VS Code and Colab."""
 
     name = "an IPython kernel"
+    runtime = "ipykernel.kernelapp"
 
     def present(self) -> bool:
-        app = sys.modules.get("ipykernel.kernelapp")
+        app = sys.modules.get(self.runtime)
         return app is not None and bool(app.IPKernelApp.initialized())
 
     def send(self, widget: Any, content: dict[str, Any], payload: bytes) -> bool:
@@ -73,9 +77,10 @@ class Marimo:
     """A marimo notebook or app: anywidgets shown with ``mo.ui.anywidget(widget)``."""
 
     name = "marimo"
+    runtime = "marimo"
 
     def present(self) -> bool:
-        marimo = sys.modules.get("marimo")
+        marimo = sys.modules.get(self.runtime)
         running = getattr(marimo, "running_in_notebook", None) if marimo is not None else None
         return callable(running) and bool(running())
 
@@ -98,3 +103,8 @@ def current() -> WidgetHost | None:
         if host.present():
             return host
     return None
+
+
+def runtime_loaded() -> bool:
+    """Some host's runtime is loaded: a host may be present later, or in another thread."""
+    return any(host.runtime in sys.modules for host in HOSTS)

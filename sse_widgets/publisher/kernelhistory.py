@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import heapq
-import json
 import secrets
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
+from .encoding import to_json
 from .outbox import Payload
 
 #: ``(seq, envelope JSON text)``: what a widget is sent.
@@ -80,13 +80,10 @@ class KernelHistory:
         NotEncodable
             The event has NaN, infinity or a non-JSON value (nothing is kept).
         """
-        if isinstance(payload, str):
-            text = payload
-        else:
-            try:
-                text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
-            except (TypeError, ValueError) as exc:
-                raise NotEncodable(str(exc)) from None
+        try:
+            text = to_json(payload)
+        except (TypeError, ValueError) as exc:
+            raise NotEncodable(str(exc)) from None
         channel = channel_of(text)
         self.seq += 1
         seq = self.seq

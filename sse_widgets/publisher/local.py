@@ -227,13 +227,13 @@ class LocalTransport(QueuedSender):
         while True:
             with lock:
                 while True:
-                    self._idle = True  # before looking: see put()
+                    armed = self._go_idle()  # before looking: see FastLane
                     if len(self.outbox) or self._replays_due:
                         break
                     if self._closing:
                         return
                     self._wake.wait()
-                self._idle = False
+                self._resume(armed)
                 # Pacing: a burst that arrives while we wait shares the next tick.
                 while (delay := self.next_tick - self.clock()) > 0 and not self._closing:
                     self._wake.wait(delay)

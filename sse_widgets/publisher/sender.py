@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
-from .outbox import Outbox, Payload
+from .outbox import FAST, Outbox, Payload
 
 #: Pause after an unexpected error in the sender, so that a persistent one cannot spin.
 CRASH_PAUSE = 0.1
@@ -44,8 +45,47 @@ class QueuedSender:
         elif self._thread is None:
             self._start()
 
+    def _go_idle(self) -> bool:
+        """Mark the sender idle and disarm the fast lane; True if it was this sender's.
+
+        The caller holds the lock and looks at the queue next (see FastLane); if it finds
+        work after all, it calls ``_resume`` with what this returned.
+        """
+        self._idle = True
+        armed = FAST.queue is self.outbox._metrics
+        FAST.disarm(self.outbox)
+        return armed
+
+    def _resume(self, was_armed: bool) -> None:
+        # Caller holds the lock. Re-arm only what was armed: only a publishing call arms a
+        # lane first, for the process's current transport.
+        self._idle = False
+        if was_armed and not self._closing and self.warning is None:
+            FAST.arm(self.outbox)
+
+    def put_metric(self, channel: str, x: float | None, series: dict[str, Any]) -> None:
+        """Queue a checked metric (the slow path of ``metric()``; its fast path appends itself)."""
+        with self.outbox.lock:
+            self.outbox.put_metric(channel, x, series)
+            self._kick()
+
+    def wake(self) -> None:
+        """Wake the sender if idle (a fast-path metric found the lane disarmed after appending)."""
+        with self.outbox.lock:
+            self._kick()
+
+    def arm(self) -> None:
+        """Let ``metric()`` append to this sender's queue directly while the sender runs.
+
+        Call only for the process's current transport. Not while a warning waits for the
+        next publishing call to raise it, nor once ``close()`` was called.
+        """
+        with self.outbox.lock:
+            if not self._idle and self._thread is not None and not self._closing and self.warning is None:
+                FAST.arm(self.outbox)
+
     def put(self, payload: Payload, size: int) -> None:
-        """Queue a droppable event (metric, message) without taking the lock."""
+        """Queue a droppable event (message, wide metric) without taking the lock."""
         self.outbox.put(payload, size)
         if self._idle or self._thread is None:
             with self.outbox.lock:
@@ -67,6 +107,7 @@ class QueuedSender:
     def close(self) -> None:
         """Let the sender finish what is queued, then stop (e.g. when connect() replaces it)."""
         with self.outbox.lock:
+            FAST.disarm(self.outbox)
             self._closing = True
             self._wake.notify()
 
@@ -90,6 +131,7 @@ class QueuedSender:
         """``_run`` raised ``exc``: warn once (subclasses also drop what was being sent)."""
         if not self._crash_warned:
             self._crash_warned = True
+            FAST.disarm(self.outbox)  # so that the next call raises the warning
             self.warning = (
                 f"sse-widgets: the background sender hit an unexpected error "
                 f"({type(exc).__name__}: {exc}); the events it was sending are dropped and "

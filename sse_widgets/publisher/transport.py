@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from .connection import Connection
+from .encoding import to_json
 from .hubclient import TRANSPORT_ERRORS, HubClient, Reply
-from .outbox import Outbox, Payload
+from .outbox import FAST, Outbox, Payload
 from .sender import QueuedSender
 
 #: The hub's default ``max_event_bytes``; larger events are refused at the call site.
@@ -65,8 +65,9 @@ def _new_key() -> str:
     return secrets.token_urlsafe(18)
 
 
-def serialise(payload: Payload) -> str:
-    return payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+def request_body(payloads: list[Payload]) -> bytes:
+    """The JSON array of ``payloads``, serialised here, in the sender thread."""
+    return ("[" + ",".join(map(to_json, payloads)) + "]").encode()
 
 
 class Transport(QueuedSender):
@@ -76,7 +77,7 @@ class Transport(QueuedSender):
         super().__init__(outbox)
         self.connection = connection
         self._client = HubClient(connection, timeout=timeout)
-        self._inflight: list[tuple[int, str]] = []
+        self._inflight: list[tuple[int, Payload]] = []
         # How _inflight is split into requests, with each one's idempotency key: a retry
         # resends exactly the same requests with the same keys, so that a request whose
         # answer was lost (a timeout, a 504) is stored once.
@@ -150,14 +151,14 @@ class Transport(QueuedSender):
         while True:
             with lock:
                 while True:
-                    self._idle = True  # before looking: see put()
+                    armed = self._go_idle()  # before looking: see FastLane
                     if self._inflight or len(self.outbox):
                         break
                     if self._closing:
                         self._client.close()
                         return
                     self._wake.wait()
-                self._idle = False
+                self._resume(armed)
                 if self._closing and self.failures:
                     return  # replaced by connect() and the old hub is away: give up
                 if self._served_gen == self._flush_gen:
@@ -167,7 +168,7 @@ class Transport(QueuedSender):
                 attempt_gen = self._served_gen = self._flush_gen
                 if not self._inflight:
                     batch = self.outbox.drain(MAX_REQUEST_EVENTS, MAX_REQUEST_BYTES)
-                    self._inflight = [(seq, serialise(payload)) for seq, payload, _ in batch]
+                    self._inflight = [(seq, payload) for seq, payload, _ in batch]
                 parts = self._inflight
             delivered = self._deliver(parts)
             with lock:
@@ -191,25 +192,27 @@ class Transport(QueuedSender):
     def _backoff(self) -> float:
         return float(min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** min(self.failures - 1, 16)))
 
-    def _deliver(self, parts: list[tuple[int, str]]) -> bool:
+    def _deliver(self, parts: list[tuple[int, Payload]]) -> bool:
         """Send ``parts``; True when each was delivered or given up, False to retry them later."""
         sendable = []
-        for seq, text in parts:
-            if len(text.encode()) > MAX_EVENT_BYTES:
+        for seq, payload in parts:
+            # Text was sized at the call; an event built here that is too large gets the
+            # hub's 413 and is found by splitting, as a bad one is.
+            if isinstance(payload, str) and len(payload) * 4 > MAX_EVENT_BYTES and len(payload.encode()) > MAX_EVENT_BYTES:
                 self._drop(TOO_LARGE, 1)
             else:
-                sendable.append((seq, text))
+                sendable.append((seq, payload))
         plan = self._plan
         if sum(n for n, _ in plan) != len(sendable):
             plan = [(len(sendable), _new_key())] if sendable else []
-        work: deque[tuple[list[tuple[int, str]], str]] = deque()
+        work: deque[tuple[list[tuple[int, Payload]], str]] = deque()
         start = 0
         for n, key in plan:
             work.append((sendable[start : start + n], key))
             start += n
         while work:
             chunk, key = work[0]
-            body = ("[" + ",".join(text for _, text in chunk) + "]").encode()
+            body = request_body([payload for _, payload in chunk])
             try:
                 reply = self._client.post(body, key)
             except TRANSPORT_ERRORS as exc:
@@ -245,7 +248,7 @@ class Transport(QueuedSender):
                 return False
         return True
 
-    def _keep(self, work: deque[tuple[list[tuple[int, str]], str]]) -> None:
+    def _keep(self, work: deque[tuple[list[tuple[int, Payload]], str]]) -> None:
         with self.outbox.lock:
             self._inflight = [p for chunk, _ in work for p in chunk]
             self._plan = [(len(chunk), key) for chunk, key in work]
@@ -292,4 +295,5 @@ class Transport(QueuedSender):
     def _warn(self, message: str) -> None:
         if not self._warned:
             self._warned = True
+            FAST.disarm(self.outbox)  # so that the next call raises the warning
             self.warning = self._outage_warning = message

@@ -186,7 +186,7 @@ def test_a_frontend_that_asks_gets_the_history_again(kernel: LocalKernel) -> Non
     comm_id = out.strip()
     kernel.send_custom(comm_id, {"kind": "subscribe"})  # handled before the next cell
     _, messages = kernel.run("""
-        publish("ask/jobs", {"marker": 1}, type="note")
+        sw.publish("ask/jobs", {"marker": 1}, type="note")
         sw.flush(10)
     """)
     sent = custom_messages(messages, comm_id)

@@ -245,7 +245,7 @@ def test_an_event_that_is_not_strict_json_is_dropped_and_reported(local: LocalTr
     local.attach(sink)
     with sw.progress(total=3, channel="p", task="ok") as bar:
         bar.update(3)
-    local.put({"channel": "p", "type": "x", "data": math.inf}, 10)
+    local.put({"channel": "p", "type": "x", "data": {1, 2}}, 10)  # a set: no JSON for it
     report = sw.flush(10)
     assert report.dropped == {NOT_JSON: 1}
     assert sink.events[-1]["data"]["status"] == "done"

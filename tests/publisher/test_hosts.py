@@ -17,6 +17,7 @@ class SwitchableHost:
     """A host that is present only while ``on`` (marimo's context is per thread)."""
 
     name = "a test host"
+    runtime = "sse_widgets"  # loaded: a host may appear, so every call asks again
 
     def __init__(self) -> None:
         self.on = False

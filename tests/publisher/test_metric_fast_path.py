@@ -13,7 +13,7 @@ import pytest
 
 import sse_widgets.publisher as sw
 from sse_widgets import SSEWidgetsWarning
-from sse_widgets.publisher import _process
+from sse_widgets.publisher import _process, hosts
 from sse_widgets.publisher.outbox import FAST, FAST_SERIES, QUEUE_FULL
 
 from .conftest import FakeHub
@@ -128,7 +128,8 @@ def test_threads_racing_the_sender_to_idle_strand_no_event(fake_hub: FakeHub) ->
     assert sorted(e["data"]["x"] for e in fake_hub.events) == list(range(per_thread * threads))
 
 
-def test_with_no_hub_the_fast_path_discards_and_flush_counts_every_call() -> None:
+def test_with_no_hub_the_fast_path_discards_and_flush_counts_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hosts, "HOSTS", ())  # a plain script: no widget host can appear
     with pytest.warns(SSEWidgetsWarning, match="no hub to publish to"):
         sw.metric("train", x=0, loss=1.0)  # the slow path warns once, then arms the discard
     assert FAST.queue is not None and FAST.queue.maxlen == 0

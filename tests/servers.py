@@ -26,6 +26,53 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class LoggedProcess:
+    """A server a test starts (in a session of its own), its output in ``log_path``.
+
+    Subclasses call ``launch`` and then ``wait_until`` their own readiness check; ``stop``
+    ends it with SIGTERM, then SIGKILL for the whole session if it hangs.
+    """
+
+    name = "process"
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def launch(self, args: list[str], cwd: Path, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "ab")  # noqa: SIM115 - open while it runs, closed in stop()
+        self.process = subprocess.Popen(
+            args, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def wait_until(self, ready: Any, timeout: float = 60.0) -> None:
+        """Call ``ready()`` until it returns without an OSError (URLError is one)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early:\n{self.log()}")
+            try:
+                ready()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"{self.name} did not answer in {timeout:.0f}s:\n{self.log()}") from None
+                time.sleep(0.2)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+        self._log.close()
+
+
 class JupyterServer:
     """A ``jupyter server`` process with the sse_widgets extension (enabled by install).
 

@@ -57,22 +57,13 @@ class Toasts(StreamWidget):
     def __init__(self, channels: str | Iterable[str] | None = None, **kwargs: Any) -> None:
         super().__init__(channels, **kwargs)
 
-    @traitlets.validate("position")
-    def _check_position(self, proposal: dict[str, Any]) -> str:
+    @traitlets.validate("position", "desktop_level")
+    def _check_choice(self, proposal: dict[str, Any]) -> str:
+        name = proposal["trait"].name
+        allowed = POSITIONS if name == "position" else LEVELS
         value = proposal["value"]
-        if value not in POSITIONS:
-            raise traitlets.TraitError(
-                f"Toasts position must be one of {', '.join(map(repr, POSITIONS))}, not {value!r}"
-            )
-        return str(value)
-
-    @traitlets.validate("desktop_level")
-    def _check_desktop_level(self, proposal: dict[str, Any]) -> str:
-        value = proposal["value"]
-        if value not in LEVELS:
-            raise traitlets.TraitError(
-                f"Toasts desktop_level must be one of {', '.join(map(repr, LEVELS))}, not {value!r}"
-            )
+        if value not in allowed:
+            raise traitlets.TraitError(f"Toasts {name} must be one of {', '.join(map(repr, allowed))}, not {value!r}")
         return str(value)
 
     @traitlets.validate("max_visible")

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from servers import free_port
+from servers import LoggedProcess, free_port
 
 #: The app: widgets in one cell, shown by a second, fed by a third. The showing and the
 #: publishing cells append their name to RUNS_FILE each time they run, so a test can tell
@@ -76,11 +73,13 @@ TICKING_THREAD = '''import threading
     threading.Thread(target=_tick, daemon=True).start()'''
 
 
-class MarimoApp:
+class MarimoApp(LoggedProcess):
     """``marimo run app.py`` on 127.0.0.1 in an environment without SSE_WIDGETS_*, plus ``env``.
 
     ``runs()`` lists the cells' runs, in order; ``url`` is the app's page.
     """
+
+    name = "marimo"
 
     def __init__(self, tmp: Path, publish: str, env: dict[str, str] | None = None, port: int | None = None):
         self.port = port or free_port()
@@ -96,40 +95,15 @@ class MarimoApp:
             JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), MARIMO_SKIP_UPDATE_CHECK="1",
             PYTHONUNBUFFERED="1", **(env or {}),
         )
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - open while marimo runs, closed in stop()
-        self.process = subprocess.Popen(
+        self.launch(
             [sys.executable, "-m", "marimo", "run", "app.py", "--headless", "--no-token",
              "--host", "127.0.0.1", f"--port={self.port}"],
-            cwd=tmp, env=clean, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            tmp, clean, self.log_path,
         )
-        deadline = time.monotonic() + 60
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"marimo exited early:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url, timeout=2):
-                    break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"marimo did not answer in 60s:\n{self.log()}") from None
-                time.sleep(0.2)
+        self.wait_until(lambda: urllib.request.urlopen(self.url, timeout=2).close())
 
     def runs(self) -> list[str]:
         try:
             return self.runs_file.read_text().split()
         except FileNotFoundError:
             return []
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
-        self._log.close()

@@ -8,14 +8,10 @@ code asks for rather than timing anything.
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
+from node_support import run_module
 
-JS = Path(__file__).resolve().parents[2] / "js"
 CONNECTIONS = 2000
 
 DRIVER = """
@@ -44,15 +40,7 @@ import(%(bundle)s).then((m) => {
 
 
 def retry_delays(tmp_path: Path) -> list[list[float]]:
-    node, esbuild = shutil.which("node"), JS / "node_modules" / ".bin" / "esbuild"
-    if node is None or not esbuild.exists():
-        pytest.fail("node and js/node_modules are needed (scripts/test installs them)")
-    bundle = tmp_path / "stream.mjs"
-    subprocess.run([str(esbuild), str(JS / "src" / "stream.ts"), "--bundle", "--format=esm",
-                    f"--outfile={bundle}", "--log-level=warning"], check=True)
-    script = DRIVER % {"bundle": json.dumps(bundle.as_uri()), "connections": CONNECTIONS}
-    out = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True, timeout=120)
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
+    return run_module(tmp_path, "stream.ts", DRIVER.replace("%(connections)d", str(CONNECTIONS)))  # type: ignore[no-any-return]
 
 
 def test_reconnects_after_a_restart_are_spread_from_the_first_retry(tmp_path: Path) -> None:

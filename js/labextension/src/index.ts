@@ -28,7 +28,8 @@ interface Options {
 
 /** What a test (or someone debugging) can read: the ids shown in this window, in order. */
 interface LabHook {
-  state: "starting" | "following" | "no-hub";
+  /** `no-login`: this page may not stream the channels with its own login (see mayStream). */
+  state: "starting" | "following" | "no-hub" | "no-login";
   shown: string[];
   options: Options | null;
 }
@@ -72,19 +73,49 @@ async function hubPresent(base: string): Promise<boolean> {
   }
 }
 
+/**
+ * The stream, asked as this page will ask it, is allowed for `channels`. A page that streams
+ * with its widgets' tickets alone (a share link's viewer; a proxy that drops Jupyter's cookie)
+ * must not add channels no ticket covers to the browser's one stream: the server would
+ * refuse that stream, and with it every widget on it. So ask the stream itself: its answer
+ * comes with the headers, and the request is aborted at once.
+ */
+async function mayStream(base: string, channels: string[]): Promise<boolean> {
+  const query = channels.map((channel) => `channel=${encodeURIComponent(channel)}`).join("&");
+  const abort = new AbortController();
+  try {
+    const response = await fetch(`${base}sse-widgets/api/stream?${query}`, {
+      credentials: "same-origin",
+      signal: abort.signal,
+    });
+    return response.ok;
+  } catch {
+    return false;
+  } finally {
+    abort.abort();
+  }
+}
+
 class Follower {
   private subscription: { close(): void } | null = null;
+  private generation = 0;
   private desktop: { close(): void } | null = null;
   private askedPermission = false;
   private readonly openedAt = Date.now();
 
   constructor(private readonly base: string) {}
 
-  apply(options: Options): void {
+  async apply(options: Options): Promise<void> {
     hook.options = options;
     this.subscription?.close();
     this.subscription = null;
+    const generation = ++this.generation;
+    if (options.channels.length === 0) hook.state = "following";
     if (options.channels.length > 0) {
+      const allowed = await mayStream(this.base, options.channels);
+      if (generation !== this.generation) return; // the settings changed meanwhile
+      hook.state = allowed ? "following" : "no-login";
+      if (!allowed) return; // nothing to follow with this page's credentials
       this.subscription = subscribe({
         channels: options.channels,
         baseUrl: this.base,
@@ -165,9 +196,8 @@ const plugin = {
       hook.state = "no-hub"; // a server without the sse-widgets server extension: nothing to follow
       return;
     }
-    hook.state = "following";
-    follower.apply(readOptions(settings));
-    settings?.changed.connect(() => follower.apply(readOptions(settings)));
+    void follower.apply(readOptions(settings));
+    settings?.changed.connect(() => void follower.apply(readOptions(settings)));
   },
 };
 

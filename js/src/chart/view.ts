@@ -13,6 +13,7 @@
 
 import uPlot from "uplot";
 import { Model, formatDuration, formatNumber, frame, h } from "../widget";
+import { columnBars } from "./bars";
 import { download, fileName, stackCanvases, toCsv } from "./export";
 import { Column, forUplot, mergeX } from "./columns";
 import { Grid, decimate, makeGrid } from "./decimate";
@@ -29,12 +30,15 @@ const PALETTE = [
 const DASHES: number[][] = [[], [6, 4], [2, 3], [10, 3, 2, 3]];
 const DASH_CSS = ["solid", "dashed", "dotted", "dashed"];
 const FADED = 0.35;
+const linear = uPlot.paths.linear!();
 const RAW_UNDER_SMOOTHED = 0.25;
 
 interface Line {
   run: Run;
   name: string;
   smoothed: boolean;
+  /** The line binned onto the column grid, kept from frame to frame (decimate.ts). */
+  binned?: Float64Array;
 }
 
 interface Panel {
@@ -46,10 +50,15 @@ interface Panel {
   plot: uPlot | null;
   /** Points not drawn because a log axis cannot show them (≤ 0), by series name. */
   skipped: Map<string, number>;
+  /** What the plot was last handed (see `viewKey`); the same again is not drawn again. */
+  drawn: string;
 }
 
 /** What the panels draw this frame: exact points (merged across runs), or a column grid. */
 interface Prepared {
+  /** The x range in view (all runs', or the zoom's). */
+  lo: number;
+  hi: number;
   x: Float64Array;
   /** Set when points in view outnumber pixel columns: lines are binned onto it (decimate.ts). */
   grid: Grid | null;
@@ -179,11 +188,11 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
     const inView = zoom ? runs.reduce((n, run) => n + run.countIn(lo, hi), 0) : store.total;
     if (hi > lo && inView > 4 * bins) {
       const grid = makeGrid(lo, hi, bins);
-      return { x: grid.x, grid, columns: new Map() };
+      return { lo, hi, x: grid.x, grid, columns: new Map() };
     }
     const xsList = runs.map((run) => run.linearX());
     const merged = runs.length === 1 ? { x: xsList[0], maps: [] as Int32Array[] } : mergeX(xsList);
-    const out: Prepared = { x: merged.x, grid: null, columns: new Map() };
+    const out: Prepared = { lo, hi, x: merged.x, grid: null, columns: new Map() };
     const place = (values: Float64Array, k: number): Float64Array => {
       if (runs.length === 1) return values;
       const column = new Float64Array(merged.x.length).fill(NaN);
@@ -211,7 +220,10 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
       let values: Float64Array | undefined;
       if (data.grid) {
         const ring = line.run.ring(line.name, line.smoothed);
-        if (ring) values = decimate(line.run.xs, ring, line.run.start, line.run.count, data.grid, panel.log, skipped);
+        if (ring) {
+          values = decimate(line.run, ring, line.run.chunks(line.name, line.smoothed), data.grid, panel.log, skipped, line.binned);
+          line.binned = values;
+        }
         columns.push(values ? forUplot(values, false, { n: 0 }) : new Array(data.x.length).fill(undefined));
       } else {
         values = data.columns.get(key(line.run, line.name, line.smoothed));
@@ -222,12 +234,35 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
     return columns as unknown as uPlot.AlignedData;
   };
 
+  /**
+   * What a panel shows, as a key: the x range, how it is drawn, the smoothing, and for each
+   * of its runs which points are in view (counted since the run started, one beyond each
+   * edge for the line that leaves the view). Points outside a zoomed view change nothing.
+   */
+  const viewKey = (panel: Panel, data: Prepared): string => {
+    let key = `${data.lo} ${data.hi} ${data.grid ? data.grid.bins : "exact"} ${smoothing()}`;
+    let last: Run | null = null;
+    for (const line of panel.lines) {
+      const run = line.run;
+      if (run === last) continue;
+      last = run;
+      const dropped = run.pushed - run.count;
+      const from = Math.max(0, run.bound(data.lo) - 1);
+      const to = Math.min(run.count, run.bound(data.hi, true) + 1);
+      key += ` ${dropped + from}-${dropped + to}`;
+    }
+    return key;
+  };
+
   /** Hand the current data to every panel; while zoomed, keep the zoomed x range. */
   const refresh = () => {
     if (store.runs.length === 0) return;
     prepared = prepare();
     for (const p of panels) {
       if (!p.plot) continue;
+      const key = viewKey(p, prepared);
+      if (key === p.drawn) continue;
+      p.drawn = key;
       applyWidths(p, prepared.x.length);
       if (zoom) {
         // Zoomed: new data must not move the view.
@@ -334,6 +369,9 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
         stroke: alpha === 1 ? base : withAlpha(base, alpha),
         width: lineWidth(line, data.x.length),
         dash: dash.length ? dash : undefined,
+        // Binned lines as one bar per pixel column (bars.ts), but a dashed one as a line:
+        // its dashes would restart on every bar.
+        paths: dash.length ? linear : (u, i, i0, i1) => (prepared?.grid ? columnBars : linear)(u, i, i0, i1),
         points: { show: false },
         spanGaps: false,
       });
@@ -373,6 +411,7 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
       },
     };
     panel.plot = new uPlot(opts, panelData(panel, data), panel.box);
+    panel.drawn = viewKey(panel, data);
     applyWidths(panel, data.x.length);
     panel.box.dataset.distr = panel.log ? "log" : "linear";
     panel.box.dataset.lines = String(panel.lines.length);
@@ -410,7 +449,7 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
       const box = h("div", "sse-plot");
       root.append(head, box);
       panelsBox.append(root);
-      const panel: Panel = { spec, lines, log, root, box, plot: null, skipped: new Map() };
+      const panel: Panel = { spec, lines, log, root, box, plot: null, skipped: new Map(), drawn: "" };
       logBox.addEventListener("change", () => {
         logOf.set(spec.name, logBox.checked);
         panel.log = logBox.checked;

@@ -18,6 +18,17 @@ export const columnBars: uPlot.Series.PathBuilder = (u, seriesIdx, idx0, idx1) =
   const xs = u.data[0] as ArrayLike<number>;
   const ys = u.data[seriesIdx] as ArrayLike<number | null | undefined>;
   const path = new Path2D();
+  // Positions in canvas pixels, as `u.valToPos(v, key, true)` gives them, without its
+  // calls per point on linear scales (a log y scale still goes through it).
+  const { left, top: plotTop, width, height } = u.bbox;
+  const sx = u.scales.x;
+  const sy = u.scales.y;
+  const x0 = sx.min ?? 0;
+  const xScale = width / ((sx.max ?? 1) - x0);
+  const linearY = sy.distr === 1;
+  const y0 = sy.min ?? 0;
+  const yScale = height / ((sy.max ?? 1) - y0);
+  const yPos = (v: number) => (linearY ? plotTop + height - (v - y0) * yScale : u.valToPos(v, "y", true));
   let column = NaN;
   let top = 0;
   let bottom = 0;
@@ -45,8 +56,8 @@ export const columnBars: uPlot.Series.PathBuilder = (u, seriesIdx, idx0, idx1) =
       last = NaN;
       continue;
     }
-    const px = Math.floor(u.valToPos(xs[i], "x", true));
-    const py = u.valToPos(v, "y", true);
+    const px = Math.floor(left + (xs[i] - x0) * xScale);
+    const py = yPos(v);
     if (px !== column) {
       flush();
       lastColumn = column === column ? column : lastColumn;

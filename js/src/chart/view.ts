@@ -17,7 +17,8 @@ import { Model, formatDuration, formatNumber, frame, h } from "../widget";
 import { columnBars } from "./bars";
 import { download, fileName, stackCanvases, toCsv } from "./export";
 import { Column, forUplot, mergeX } from "./columns";
-import { Grid, decimate, makeGrid } from "./decimate";
+import { BinnedLine, ColumnGrid, columnGrid, columnOf } from "./binned";
+import { decimate } from "./decimate";
 import { Legend } from "./legend";
 import { PanelSpec, PanelsTrait, layoutPanels } from "./panels";
 import { Run } from "./runs";
@@ -38,7 +39,9 @@ interface Line {
   run: Run;
   name: string;
   smoothed: boolean;
-  /** The line binned onto the column grid, kept from frame to frame (decimate.ts). */
+  /** The line binned onto the column grid, kept from frame to frame (binned.ts). */
+  cache?: BinnedLine;
+  /** On a log axis, binned afresh each frame into this (decimate.ts). */
   binned?: Float64Array;
 }
 
@@ -61,8 +64,11 @@ interface Prepared {
   lo: number;
   hi: number;
   x: Float64Array;
-  /** Set when points in view outnumber pixel columns: lines are binned onto it (decimate.ts). */
-  grid: Grid | null;
+  /** Set when points in view outnumber pixel columns: lines are binned onto its columns
+   * `first` to `last` (binned.ts, decimate.ts). */
+  grid: ColumnGrid | null;
+  first: number;
+  last: number;
   /** Exact mode: raw and smoothed values of each run's series at merged positions. */
   columns: Map<string, Float64Array>;
 }
@@ -175,6 +181,22 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
   // --- data -----------------------------------------------------------------------------
   const key = (run: Run, name: string, smoothed: boolean) => `${run.id}\u0000${name}\u0000${smoothed ? "s" : "r"}`;
 
+  // The column grid stays while the columns in view number between `bins` and 1.3 × that
+  // (the window slides without growing), so that lines keep their binned columns (binned.ts);
+  // a zoom has a grid of its own.
+  let binGrid: ColumnGrid | null = null;
+  let binZoom = "";
+  const columnsFor = (lo: number, hi: number, bins: number): ColumnGrid => {
+    const zoomKey = zoom ? `${zoom.min} ${zoom.max}` : "";
+    if (binGrid && zoomKey === binZoom) {
+      const n = columnOf(binGrid, hi) - columnOf(binGrid, lo) + 1;
+      if (n >= bins && n <= 1.3 * bins) return binGrid;
+    }
+    binZoom = zoomKey;
+    binGrid = columnGrid(lo, (hi - lo) / bins);
+    return binGrid;
+  };
+
   const prepare = (): Prepared => {
     const weight = smoothing();
     const runs = store.runs;
@@ -191,12 +213,19 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
     const bins = Math.max(64, Math.round(width() * pixelRatio()));
     const inView = zoom ? runs.reduce((n, run) => n + run.countIn(lo, hi), 0) : store.total;
     if (hi > lo && inView > 4 * bins) {
-      const grid = makeGrid(lo, hi, bins);
-      return { lo, hi, x: grid.x, grid, columns: new Map() };
+      const grid = columnsFor(lo, hi, bins);
+      const first = columnOf(grid, lo);
+      const last = columnOf(grid, hi);
+      const x = new Float64Array(2 * (last - first + 1));
+      for (let c = first; c <= last; c++) {
+        x[2 * (c - first)] = grid.origin + (c + 0.25) * grid.width;
+        x[2 * (c - first) + 1] = grid.origin + (c + 0.75) * grid.width;
+      }
+      return { lo, hi, x, grid, first, last, columns: new Map() };
     }
     const xsList = runs.map((run) => run.linearX());
     const merged = runs.length === 1 ? { x: xsList[0], maps: [] as Int32Array[] } : mergeX(xsList);
-    const out: Prepared = { lo, hi, x: merged.x, grid: null, columns: new Map() };
+    const out: Prepared = { lo, hi, x: merged.x, grid: null, first: 0, last: -1, columns: new Map() };
     const place = (values: Float64Array, k: number): Float64Array => {
       if (runs.length === 1) return values;
       const column = new Float64Array(merged.x.length).fill(NaN);
@@ -224,9 +253,14 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
       let values: Float64Array | undefined;
       if (data.grid) {
         const ring = line.run.ring(line.name, line.smoothed);
-        if (ring) {
-          values = decimate(line.run, ring, line.run.chunks(line.name, line.smoothed), data.grid, panel.log, skipped, line.binned);
+        const chunks = line.run.chunks(line.name, line.smoothed);
+        if (ring && panel.log) {
+          // Values ≤ 0 are counted per frame for the legend's note: binned afresh.
+          values = decimate(line.run, ring, chunks, data.grid.grid, true, skipped, line.binned, data.first, data.last);
           line.binned = values;
+        } else if (ring) {
+          line.cache ??= new BinnedLine();
+          values = line.cache.update(line.run, ring, chunks, data.grid, data.first, data.last, String(smoothing()));
         }
         columns.push(values ? forUplot(values, false, { n: 0 }) : new Array(data.x.length).fill(undefined));
       } else {
@@ -244,7 +278,8 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
    * edge for the line that leaves the view). Points outside a zoomed view change nothing.
    */
   const viewKey = (panel: Panel, data: Prepared): string => {
-    let key = `${data.lo} ${data.hi} ${data.grid ? data.grid.bins : "exact"} ${smoothing()}`;
+    const grid = data.grid ? `${data.grid.origin} ${data.grid.width} ${data.first} ${data.last}` : "exact";
+    let key = `${data.lo} ${data.hi} ${grid} ${smoothing()}`;
     let last: Run | null = null;
     for (const line of panel.lines) {
       const run = line.run;

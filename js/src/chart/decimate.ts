@@ -11,6 +11,7 @@
 // falls inside one column is one comparison, not 8, and only the chunks that straddle a
 // column's edge (and the one holding the ring's head) are read point by point. With
 // 100,000 points on 1,000 columns, 0.3 ms a line instead of 1.3 ms (Node, loaded machine).
+// From frame to frame, a line bins only the columns that changed (binned.ts).
 
 import { CHUNK, Chunks, HAS_GAP, HAS_NON_POSITIVE, HAS_VALUE } from "./chunks";
 import { GAP } from "./markers";

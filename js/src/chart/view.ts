@@ -3,8 +3,9 @@
 //
 // Data reach uPlot at most once per animation frame (the store's `invalidate`), and only
 // for a panel whose view changed (`viewKey`). With more points in view than 4 per device
-// pixel column, every line is binned from the rings onto one column grid (decimate.ts)
-// and drawn as one bar per column (bars.ts). Otherwise each run's rings are copied in order; with one run,
+// pixel column, every line is binned from the rings onto one column grid (decimate.ts),
+// keeping from frame to frame the columns whose points did not change (binned.ts), and
+// drawn as one bar per column (bars.ts). Otherwise each run's rings are copied in order; with one run,
 // its x array is handed over as it is; with several, their x are merged (k-way, equal x
 // shared) and each series is placed at its run's positions. Series come as float64 with
 // markers (runs.ts); they are handed to uPlot as typed arrays when dense, else as arrays

@@ -1,5 +1,6 @@
-"""Browser render benchmark: the LiveChart frontend under load in headless Chromium, this
-chart beside the previous one, in one run.
+"""Browser render benchmark: LiveChart under load in headless Chromium, beside the previous chart.
+
+The chart as built now and the one of an earlier revision run one after the other in one run.
 
 No kernel: the page mounts the built ``chart.js`` with a stand-in for the anywidget model
 (a few lines of JavaScript holding the traits), outside JupyterLab, so JupyterLab's own

@@ -7,14 +7,9 @@ whole and zoomed views, linear and log axes, windows filling and sliding.
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
-
-JS = Path(__file__).resolve().parents[2] / "js"
+from node_support import bundle, run_node
 
 # Runs are filled at random; each is binned with its chunks and without (point by point),
 # and the two results and counts of skipped values must be the same.
@@ -129,18 +124,10 @@ ENTRY = ('export { Run } from "./runs"; export { decimate, makeGrid } from "./de
 
 
 def test_binning_from_chunk_extremes_equals_binning_every_point(tmp_path: Path) -> None:
-    node, esbuild = shutil.which("node"), JS / "node_modules" / ".bin" / "esbuild"
-    if node is None or not esbuild.exists():
-        pytest.fail("node and js/node_modules are needed (scripts/test installs them)")
-    bundle = tmp_path / "binning.mjs"
-    # The entry comes on stdin; its imports resolve from the working directory.
-    subprocess.run([str(esbuild), "--bundle", "--format=esm", "--loader=ts", f"--outfile={bundle}",
-                    "--log-level=warning"], input=ENTRY, text=True, check=True, cwd=JS / "src" / "chart")
+    binning = bundle(tmp_path, entry=ENTRY, folder="chart")
     script = tmp_path / "check.mjs"
     script.write_text(SCRIPT)
-    out = subprocess.run([node, str(script), bundle.as_uri()], capture_output=True, text=True,
-                         check=True, timeout=300)
-    result = json.loads(out.stdout)
+    result = run_node([str(script), binning.as_uri()])
     assert result["mismatches"] == []
     # Dense enough for whole chunks to fall inside columns in many of them.
     assert result["chunked"] > 1000, result

@@ -1,37 +1,59 @@
-"""Browser render benchmark: the LiveChart frontend under load, in headless Chromium.
+"""Browser render benchmark: LiveChart under load in headless Chromium, beside the previous chart.
 
-Three runs against a real server (the hub, over SSE, as in a notebook):
+The chart as built now and the one of an earlier revision run one after the other in one run.
 
-1. throughput, single plot: 10,000 points/s published into a LiveChart with one series,
-   one plot (``panels=None``) and a 100,000-point window for 20 s; frames per second
-   (median of per-second counts, overall and once the window is full) and the longest
-   frame, from a requestAnimationFrame loop in the page;
-2. throughput, panels: the same rate and window into a LiveChart with four series in four
-   panels (``panels="auto"``) and smoothing 0.6, so each frame draws eight lines (raw and
-   smoothed) of up to 100,000 points and smooths four series; same measures, same run.
-   The series are training-like curves (a trend, noise 5-20% of the panel's range); a
-   third run sends pure noise over each panel's whole height, the worst case for drawing:
-   every pixel column then holds a full-height stroke in every line;
-3. latency: 1,000 events/s for 10 s into a LiveChart; publish-to-DOM time per event (the
-   POST that carries it leaves the publisher -> the legend shows a value at least as new),
-   p50 / p99.
+No kernel: the page mounts the built ``chart.js`` with a stand-in for the anywidget model
+(a few lines of JavaScript holding the traits), outside JupyterLab, so JupyterLab's own
+work is not in the frames. The events are real: they are published over HTTP to the hub of
+a real Jupyter server and reach the page over SSE (same origin, ``extra_static_paths``).
 
-The page is the built ``sse_widgets/static/chart.js`` mounted with a minimal stand-in for
-the anywidget model, served by the Jupyter server itself (``extra_static_paths``, so the
-EventSource is same-origin as in JupyterLab), without JupyterLab's own work in the frame.
-Chromium runs as a plain process and the DevTools protocol is attached only after the run
-to read the page's numbers: an attached driver receives one Network message per SSE event,
-which at 10,000 events/s costs as much CPU as drawing.
+Charts, one after another (each in a Chromium process of its own):
 
-Run: ``python benchmarks/render.py [--seconds 20] [--rate 10000] [--markdown]``; prints the
-markdown table the README carries, under a line giving the run's date and machine and saying
-that the page mounts the chart with a stand-in model, not in JupyterLab.
-Targets from the issue: >= 55 fps median, p99 latency <= 50 ms.
+1. single plot: 10,000 points/s into a LiveChart with one series, one plot
+   (``panels=None``) and a 100,000-point window, for 20 s;
+2. 4 panels: the same rate and window into four series in four panels (``panels="auto"``)
+   with smoothing 0.6, so each frame draws eight lines (raw and smoothed). Training-like
+   curves (a trend, noise 5-20% of the panel's range). Drawn by the previous chart (built
+   from ``--baseline-rev`` into a temporary directory) and by this one, side by side;
+3. the same, pure noise over each panel's height, the worst case for drawing (every pixel
+   column a full-height stroke in every line): previous and this one;
+4. latency: 1,000 events/s for 10 s into a single-series chart; publish-to-DOM time per
+   event (the POST that carries it leaves the publisher -> the legend shows a value at
+   least as new), p50 / p99.
+
+Measures per chart:
+
+- fps: median of per-second counts of animation frames, over the whole run and once the
+  window is full (from when the window's worth of points was sent until the trace below
+  starts; "nan" when a loaded machine never got there); the longest frame;
+- script ms per frame: the time the chart's animation-frame callbacks take, timed in the
+  page (``requestAnimationFrame`` is wrapped before the chart loads), median over the
+  frames in which the chart drew. It moves much less with the machine's load than fps;
+  and the share of frames in which the chart drew (it draws only when data arrived);
+- from a 3 s Chromium trace at the end of the run (DevTools protocol, Tracing domain only),
+  CPU time per frame (the trace's thread time, so time the thread waited for a core is
+  not in it): the page's main thread, of which the animation-frame callbacks (the chart's
+  script, uPlot's drawing included), the canvases' software rasterisation (cc
+  ``LayerTreeHost::DoUpdateLayers``, where a 2D canvas's recorded drawing is played into
+  its bitmap) and the events arriving from the stream's SharedWorker; and the display
+  compositor (viz ``Display::DrawAndSwap``, which composites the page in software). These
+  are the figures to compare on a loaded machine.
+
+Chromium runs as a plain process; the DevTools protocol is attached only for the trace
+and after the run. Never the Network domain: a driver that enables it receives one
+message per SSE event, which at 10,000 events/s costs as much CPU as drawing.
+
+Run: ``python benchmarks/render.py [--seconds 20] [--rate 10000] [--baseline-rev REV]
+[--markdown]``; prints the markdown table the README carries, under a line giving the
+run's date and machine, the load average during the run and which revision the previous
+chart is. Targets: >= 55 fps median, p99 latency <= 50 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import itertools
 import json
 import os
 import shutil
@@ -39,9 +61,11 @@ import socket
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -50,38 +74,69 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import itertools
-
 from _report import run_line
 from _servers import SSEWidgets
 
 from sse_widgets.protocol import mint_ticket
 
-STATIC = Path(__file__).resolve().parents[1] / "sse_widgets" / "static"
+REPO = Path(__file__).resolve().parents[1]
+STATIC = REPO / "sse_widgets" / "static"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
+#: The previous chart: the last revision before lines were binned from per-chunk extremes
+#: kept up as points arrive (it binned every point of every line in every frame).
+BASELINE_REV = "54bcfe708576ee17b37ef5cddad7c83ebf899420"
+#: Seconds traced at the end of each throughput run.
+TRACE_SECONDS = 3.0
+#: What the trace records: tasks (toplevel), animation frames and messages (blink), the
+#: compositor's phases (cc) and the display compositor (viz). Not counted in the fps.
+TRACE_CATEGORIES = ["toplevel", "blink", "cc", "viz"]
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8">
 <script id="jupyter-config-data" type="application/json">{"baseUrl": "/"}</script>
-<link rel="stylesheet" href="chart.css">
+<link id="css" rel="stylesheet">
 </head><body style="margin:0"><div id="root" style="width:1000px"></div>
 <script type="module">
-const attrs = JSON.parse(decodeURIComponent(location.hash.slice(1)));
+const [variant, attrs] = JSON.parse(decodeURIComponent(location.hash.slice(1)));
+document.getElementById("css").href = `${variant}/chart.css`;
+// The stand-in model: the traits, and no kernel behind them.
 const model = {
   get: (k) => attrs[k], set: (k, v) => { attrs[k] = v; }, save_changes() {}, send() {},
   on() {}, off() {},
 };
-const chart = (await import("./chart.js")).default;
+// Script time of every animation-frame callback but the frame clock's own: the chart's,
+// with the microtasks it queued (uPlot draws in one), which run before this one's.
+const raf = window.requestAnimationFrame.bind(window);
+let script = 0;
+let calls = 0;
+window.requestAnimationFrame = (callback) => raf((t) => {
+  const start = performance.now();
+  try { callback(t); } finally {
+    calls += 1;
+    queueMicrotask(() => { script += performance.now() - start; });
+  }
+});
+const chart = (await import(`./${variant}/chart.js`)).default;
 await chart.initialize({ model });
 chart.render({ model, el: document.getElementById("root") });
-// Frame clock: one timestamp per animation frame.
+// Frame clock: per animation frame, its time (epoch ms), the chart's script ms before it
+// and whether the chart drew.
 window.__frames = [];
-const tick = (t) => { window.__frames.push(t); requestAnimationFrame(tick); };
-requestAnimationFrame(tick);
+window.__script = [];
+window.__drew = [];
+const tick = (t) => {
+  window.__frames.push(performance.timeOrigin + t);
+  window.__script.push(script);
+  window.__drew.push(calls > 0 ? 1 : 0);
+  script = 0;
+  calls = 0;
+  raf(tick);
+};
+raf(tick);
 // DOM clock: when the legend shows a new latest value (wall-clock ms).
 window.__shown = [];
 const legend = document.querySelector(".sse-legend");
@@ -164,9 +219,9 @@ def free_port() -> int:
 
 
 class ChartPage:
-    """A headless Chromium process showing one LiveChart; CDP attached only by ``read``."""
+    """A headless Chromium process showing one LiveChart (``variant``: which build)."""
 
-    def __init__(self, server: SSEWidgets, channel: str, window: int, **traits: Any):
+    def __init__(self, server: SSEWidgets, channel: str, window: int, variant: str = "now", **traits: Any):
         self.server, self.channel = server, channel
         attrs = {
             "channels": [channel], "series": ["y"], "window": window, "height": 300,
@@ -176,7 +231,7 @@ class ChartPage:
             "max_runs": 10, **traits,
         }
         url = (f"http://127.0.0.1:{server.port}/static/bench.html"
-               f"#{urllib.request.quote(json.dumps(attrs))}")
+               f"#{urllib.parse.quote(json.dumps([variant, attrs]))}")
         self.devtools = free_port()
         self.profile = tempfile.mkdtemp(prefix="sse-widgets-bench-chromium-")
         self.process = subprocess.Popen(
@@ -203,6 +258,33 @@ class ChartPage:
             page = browser.contexts[0].pages[0]
             return page.evaluate(expression)
 
+    def trace(self, seconds: float) -> tuple[list[dict[str, Any]], float, float]:
+        """Trace the browser for ``seconds`` over the DevTools protocol's Tracing domain alone;
+        the events, and when the trace started and ended (epoch ms)."""
+        import websocket  # websocket-client, a dependency of jupyter-server
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.devtools}/json/version") as r:
+            endpoint = json.load(r)["webSocketDebuggerUrl"]
+        ws = websocket.create_connection(endpoint, suppress_origin=True, timeout=60)
+        try:
+            ws.send(json.dumps({"id": 1, "method": "Tracing.start", "params": {
+                "traceConfig": {"includedCategories": TRACE_CATEGORIES}, "transferMode": "ReportEvents"}}))
+            while json.loads(ws.recv()).get("id") != 1:
+                pass
+            started = time.time() * 1000
+            time.sleep(seconds)
+            ended = time.time() * 1000
+            ws.send(json.dumps({"id": 2, "method": "Tracing.end"}))
+            events: list[dict[str, Any]] = []
+            while True:
+                message = json.loads(ws.recv())
+                if message.get("method") == "Tracing.dataCollected":
+                    events += message["params"]["value"]
+                elif message.get("method") == "Tracing.tracingComplete":
+                    return events, started, ended
+        finally:
+            ws.close()
+
     def close(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -219,7 +301,7 @@ def server_api(server: SSEWidgets, path: str) -> Any:
 
 
 def fps_stats(frames: list[float], t0: float, t1: float) -> tuple[float, float]:
-    """Median frames per whole second in [t0, t1) (page ms), and the longest frame (ms)."""
+    """Median frames per whole second in [t0, t1) (epoch ms), and the longest frame (ms)."""
     inside = [f for f in frames if t0 <= f < t1]
     per_second: dict[int, int] = {}
     for f in inside:
@@ -229,38 +311,87 @@ def fps_stats(frames: list[float], t0: float, t1: float) -> tuple[float, float]:
     return (statistics.median(whole) if whole else float("nan")), longest
 
 
-#: The chart of the panels run: four series in four panels, smoothing on.
+def cpu_ms(events: list[dict[str, Any]], thread: tuple[int, int], name: str) -> float:
+    """CPU time (the trace's thread duration) of the ``name`` events of ``thread``, an event
+    inside another of the same name counted once."""
+    spans = sorted((e["ts"], e["ts"] + e["dur"], e.get("tdur", e["dur"])) for e in events
+                   if e.get("ph") == "X" and e.get("name") == name and "dur" in e
+                   and (e["pid"], e["tid"]) == thread)
+    total, end = 0.0, -1.0
+    for a, b, cpu in spans:
+        if a >= end:
+            total += cpu
+            end = b
+    return total / 1000
+
+
+def trace_figures(events: list[dict[str, Any]], frames: int) -> dict[str, float]:
+    """CPU ms per frame: the chart page's main thread, and of it the animation-frame callbacks
+    (the chart's script, uPlot's drawing included), the canvases' rasterisation and the
+    events coming in from the stream's worker; the display compositor."""
+    names = {(e["pid"], e["tid"]): e["args"]["name"] for e in events
+             if e.get("ph") == "M" and e.get("name") == "thread_name"}
+
+    def threads(name: str) -> list[tuple[int, int]]:
+        return [t for t, n in names.items() if n == name]
+
+    task = "ThreadControllerImpl::RunTask"
+    mains = threads("CrRendererMain")
+    if not mains or frames == 0:
+        return dict.fromkeys(("main", "callbacks", "raster", "events", "display"), float("nan"))
+    main = max(mains, key=lambda t: cpu_ms(events, t, task))
+    display = sum(cpu_ms(events, t, "Display::DrawAndSwap") for t in threads("VizCompositorThread"))
+    return {"main": cpu_ms(events, main, task) / frames,
+            "callbacks": cpu_ms(events, main, "FrameRequestCallbackCollection::ExecuteFrameCallbacks") / frames,
+            "raster": cpu_ms(events, main, "LayerTreeHost::DoUpdateLayers") / frames,
+            "events": cpu_ms(events, main, "MessagePort::Accept") / frames,
+            "display": display / frames}
+
+
+#: The chart of the panels runs: four series in four panels, smoothing on.
 PANELS = {"series": [], "_panels": "auto", "smoothing": 0.6, "height": 180}
 
 
-def throughput(server: SSEWidgets, rate: int, seconds: float, window: int, panels: bool,
-               traits: dict[str, Any] | None = None, values: Any = None) -> dict[str, Any]:
+def throughput(server: SSEWidgets, rate: int, seconds: float, window: int, variant: str,
+               traits: dict[str, Any], values: Any) -> dict[str, Any]:
     channel = f"bench/{uuid.uuid4().hex[:8]}"
-    traits = traits if traits is not None else PANELS if panels else {}
-    page = ChartPage(server, channel, window, **traits)
+    page = ChartPage(server, channel, window, variant, **traits)
     try:
-        publisher = Publisher(server, channel, rate, seconds, batch=max(1, rate // 200),
-                              values=values or (four_series if panels else one_series))
+        publisher = Publisher(server, channel, rate, seconds, batch=max(1, rate // 200), values=values)
+        started = time.time() * 1000
         publisher.start()
+        time.sleep(max(0.0, seconds - TRACE_SECONDS - 0.5))
+        events, trace_from, trace_to = page.trace(TRACE_SECONDS)
         publisher.join()
         time.sleep(0.3)
         result = page.read("""() => ({
-          frames: window.__frames, now: performance.now(),
+          frames: window.__frames, script: window.__script, drew: window.__drew,
           held: [...globalThis.__sseWidgets.stores.values()].find(s => s.kind === 'chart').count,
           panels: document.querySelectorAll('.sse-panel').length,
           lines: [...document.querySelectorAll('.sse-plot')].reduce((n, p) => n + Number(p.dataset.lines || 0), 0),
         })""")
     finally:
         page.close()
-    t1 = result["now"] - 300
-    t0 = t1 - 1000 * seconds
     frames, held = result["frames"], result["held"]
-    full_at = t0 + 1000 * window / rate
-    fps, longest = fps_stats(frames, t0, t1)
-    fps_full, longest_full = fps_stats(frames, full_at, t1) if full_at < t1 - 2000 else (float("nan"),) * 2
+    ended = started + 1000 * seconds
+    # Full once the window's worth of points was sent (a loaded machine may never get there).
+    full_at = publisher.sent_at.get(window - 1, float("inf"))
+    fps, longest = fps_stats(frames, started, ended)
+    enough = full_at < trace_from - 2000
+    fps_full, longest_full = fps_stats(frames, full_at, trace_from) if enough else (float("nan"),) * 2
+
+    def script_ms(t0: float, t1: float) -> float:
+        """Median script ms of the frames in [t0, t1) in which the chart drew."""
+        drawn = [ms for f, ms, drew in zip(frames, result["script"], result["drew"]) if t0 <= f < t1 and drew]
+        return statistics.median(drawn) if drawn else float("nan")
+
+    inside = [drew for f, drew in zip(frames, result["drew"]) if started <= f < ended]
+    traced = sum(1 for f in frames if trace_from <= f < trace_to)
     return {"published": publisher.count, "held": held, "fps": fps, "longest": longest,
-            "panels": result["panels"], "lines": result["lines"],
-            "fps_full": fps_full, "longest_full": longest_full, "seconds": (t1 - t0) / 1000}
+            "panels": result["panels"], "lines": result["lines"], "fps_full": fps_full,
+            "longest_full": longest_full, "script": script_ms(started, ended),
+            "script_full": script_ms(full_at, ended), "drew": sum(inside) / len(inside) if inside else float("nan"),
+            **trace_figures(events, traced)}
 
 
 def latency(server: SSEWidgets, rate: int, seconds: float) -> dict[str, Any]:
@@ -286,18 +417,55 @@ def latency(server: SSEWidgets, rate: int, seconds: float) -> dict[str, Any]:
             break
         latencies.append(shown[j - 1][1] - publisher.sent_at[k])
     latencies.sort()
-    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+    def pick(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+
     return {"events": len(latencies), "p50": pick(0.50), "p99": pick(0.99), "max": latencies[-1]}
 
 
-def caption(markdown: bool) -> str:
-    """The lines above the table: when and where, and what the page is (a stand-in model)."""
+def build_chart(rev: str, into: Path) -> Path:
+    """Build the frontends of revision ``rev`` into ``into``; returns its static directory."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", rev, "js"],
+                             check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    (into / "js" / "node_modules").symlink_to(REPO / "js" / "node_modules", target_is_directory=True)
+    subprocess.run(["node", "build.mjs"], cwd=into / "js", check=True, capture_output=True)
+    return into / "sse_widgets" / "static"
+
+
+def describe(rev: str) -> str:
+    out = subprocess.run(["git", "-C", str(REPO), "log", "-1", "--format=%h (%cs)", rev],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    return out or rev
+
+
+class LoadAverage(threading.Thread):
+    """The 1-minute load average, sampled every 2 s while the benchmark runs."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples = [os.getloadavg()[0]]
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(2.0):
+            self.samples.append(os.getloadavg()[0])
+
+    def text(self) -> str:
+        return f"{min(self.samples):.1f}-{max(self.samples):.1f}"
+
+
+def caption(markdown: bool, baseline: str, load: str) -> str:
+    """The lines above the table: when and where, the load, and what the page is."""
     lines = [
         run_line(1),
         "",
         (f"LiveChart in headless Chromium ({CHROMIUM}, software rendering), hub over SSE on "
-        "loopback. The page mounts the built `chart.js` with a minimal stand-in for the "
-        "anywidget model, outside JupyterLab: JupyterLab's own work is not in the frames."),
+         "loopback. No kernel: the page mounts the built `chart.js` with a stand-in for the "
+         "anywidget model, outside JupyterLab, so JupyterLab's own work is not in the frames. "
+         f"*Previous* is the chart built from {baseline}, in the same run. Load average "
+         f"(1 min) during the run: {load} on {os.cpu_count()} cores."),
         "",
     ]
     if not markdown:
@@ -305,50 +473,77 @@ def caption(markdown: bool) -> str:
     return "\n".join(lines)
 
 
+def row(label: str, columns: list[dict[str, Any]], fmt: Any, target: str = "") -> str:
+    # A figure the run never reached (the window never full long enough) shows as a dash.
+    return f"| {label} | " + " | ".join(fmt(t).replace("nan", "–") for t in columns) + f" | {target} |"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--rate", type=int, default=10_000, help="points/s for the fps run")
+    parser.add_argument("--rate", type=int, default=10_000, help="points/s for the fps runs")
     parser.add_argument("--window", type=int, default=100_000)
     parser.add_argument("--latency-rate", type=int, default=1_000)
     parser.add_argument("--latency-seconds", type=float, default=10.0)
+    parser.add_argument("--baseline-rev", default=BASELINE_REV,
+                        help="git revision whose chart is the previous one (default: the chart "
+                        "before incremental binning)")
     parser.add_argument("--markdown", action="store_true", help="print only the README's markdown")
     args = parser.parse_args()
     if not (STATIC / "chart.js").is_file():
         sys.exit("build the frontends first: cd js && npm ci && npm run build")
+    if args.seconds < TRACE_SECONDS + 3:
+        sys.exit(f"--seconds must be at least {TRACE_SECONDS + 3:g} (the trace takes the last {TRACE_SECONDS:g})")
 
     pages = Path(tempfile.mkdtemp(prefix="sse-widgets-bench-static-"))
-    (pages / "bench.html").write_text(PAGE)
-    for name in ("chart.js", "chart.css"):
-        shutil.copy(STATIC / name, pages / name)
-    server = SSEWidgets(extra=[f"--ServerApp.extra_static_paths={json.dumps([str(pages)])}"]).start()
-    load_before = os.getloadavg()
+    load = LoadAverage()
     try:
-        single = throughput(server, args.rate, args.seconds, args.window, panels=False)
-        panels = throughput(server, args.rate, args.seconds, args.window, panels=True)
-        noise = throughput(server, args.rate, args.seconds, args.window, panels=True, values=four_noise)
-        lat = latency(server, args.latency_rate, args.latency_seconds)
-    finally:
-        server.stop()
-        shutil.rmtree(pages, ignore_errors=True)
-    load_after = os.getloadavg()
+        previous = build_chart(args.baseline_rev, pages / "build")
+        (pages / "bench.html").write_text(PAGE)
+        for variant, static in (("now", STATIC), ("previous", previous)):
+            (pages / variant).mkdir()
+            for name in ("chart.js", "chart.css"):
+                shutil.copy(static / name, pages / variant / name)
+        server = SSEWidgets(extra=[f"--ServerApp.extra_static_paths={json.dumps([str(pages)])}"])
+        server.start()
+        load.start()
+        try:
+            def run(variant: str, traits: dict[str, Any], values: Any) -> dict[str, Any]:
+                return throughput(server, args.rate, args.seconds, args.window, variant, traits, values)
 
-    print(caption(args.markdown))
-    print(f"Load average {load_before[0]:.1f} before / {load_after[0]:.1f} after.\n")
-    print("| measure | single plot (`panels=None`, 1 series) | 4 panels, smoothing 0.6 "
-          "| same, pure noise (worst case) | target |")
-    print("|---|---|---|---|---|")
-    columns = (single, panels, noise)
-    print("| points published / held per series | " + " | ".join(
-        f"{t['published']:,} / {t['held']:,}" for t in columns)
-        + f" | {args.rate:,}/s for {args.seconds:g} s, window {args.window:,} |")
-    print("| panels / lines drawn | " + " | ".join(f"{t['panels']} / {t['lines']}" for t in columns) + " | |")
-    print("| fps, median of per-second counts (whole run) | " + " | ".join(f"{t['fps']:.0f}" for t in columns)
-          + " | >= 55 |")
-    print("| fps, median once the window is full | " + " | ".join(f"{t['fps_full']:.0f}" for t in columns)
-          + " | >= 55 |")
-    print("| longest frame (whole run / window full) | " + " | ".join(
-        f"{t['longest']:.1f} ms / {t['longest_full']:.1f} ms" for t in columns) + " | |")
+            single = run("now", {}, one_series)
+            panels_previous = run("previous", PANELS, four_series)
+            panels_now = run("now", PANELS, four_series)
+            noise_previous = run("previous", PANELS, four_noise)
+            noise_now = run("now", PANELS, four_noise)
+            lat = latency(server, args.latency_rate, args.latency_seconds)
+        finally:
+            server.stop()
+            load.done.set()
+    finally:
+        shutil.rmtree(pages, ignore_errors=True)
+
+    print(caption(args.markdown, describe(args.baseline_rev), load.text()))
+    print("| measure | single plot (`panels=None`, 1 series) | 4 panels, smoothing 0.6: previous "
+          "| 4 panels: now | pure noise (worst case): previous | pure noise: now | target |")
+    print("|---|---|---|---|---|---|---|")
+    columns = [single, panels_previous, panels_now, noise_previous, noise_now]
+    print(row("points published / held per series", columns, lambda t: f"{t['published']:,} / {t['held']:,}",
+              f"{args.rate:,}/s for {args.seconds:g} s, window {args.window:,}"))
+    print(row("panels / lines drawn", columns, lambda t: f"{t['panels']} / {t['lines']}"))
+    print(row("fps, median of per-second counts (whole run)", columns, lambda t: f"{t['fps']:.0f}", ">= 55"))
+    print(row("fps, median once the window is full", columns, lambda t: f"{t['fps_full']:.0f}", ">= 55"))
+    print(row("longest frame (whole run / window full)", columns,
+              lambda t: f"{t['longest']:.0f} / {t['longest_full']:.0f} ms"))
+    print(row("chart script per frame drawn, median (whole run / window full)", columns,
+              lambda t: f"{t['script']:.1f} / {t['script_full']:.1f} ms"))
+    print(row("frames the chart drew in (whole run)", columns, lambda t: f"{t['drew']:.0%}"))
+    print(row("CPU per frame, page main thread (trace, window full)", columns, lambda t: f"{t['main']:.1f} ms"))
+    print(row("of which animation-frame callbacks (the chart, uPlot included)", columns,
+              lambda t: f"{t['callbacks']:.1f} ms"))
+    print(row("of which canvas rasterisation", columns, lambda t: f"{t['raster']:.1f} ms"))
+    print(row("of which events from the stream's worker", columns, lambda t: f"{t['events']:.1f} ms"))
+    print(row("CPU per frame, display compositor", columns, lambda t: f"{t['display']:.1f} ms"))
     print()
     print("| measure (single plot) | value | target |")
     print("|---|---|---|")

@@ -6,10 +6,11 @@
 // the line breaks there). Rings start small and double, so ten runs with a 100,000-point
 // window cost what they hold, not ten full windows.
 
+import { Chunks } from "./chunks";
+import { ABSENT, GAP } from "./markers";
 import { smooth } from "./smoothing";
 
-export const ABSENT = NaN;
-export const GAP = -Infinity;
+export { ABSENT, GAP };
 const FIRST_CAPACITY = 1024;
 
 export class Run {
@@ -29,6 +30,8 @@ export class Run {
   ys = new Map<string, Float64Array>();
   head = 0;
   count = 0;
+  /** Points pushed since the run started (held or fallen off): with `bound`, which points are in view. */
+  pushed = 0;
   /** The newest `data.x` taken; a smaller one starts a new run. */
   lastStep = -Infinity;
   /** The newest x drawn (x is kept non-decreasing: uPlot needs x in order). */
@@ -40,6 +43,9 @@ export class Run {
   /** Smoothing weight; with one > 0, `smoothed` holds each series' EMA, kept up as points come. */
   weight = 0;
   private smoothed = new Map<string, Float64Array>();
+  /** Per-chunk extremes of each raw and smoothed ring, kept up as points come (chunks.ts). */
+  private rawChunks = new Map<string, Chunks>();
+  private smoothedChunks = new Map<string, Chunks>();
   /** Per series: the EMA so far and weight^k, to extend it by one point (smoothing.ts). */
   private ema = new Map<string, { last: number; power: number }>();
   private capacity: number;
@@ -70,17 +76,29 @@ export class Run {
         if (y !== y) continue; // never had a value: no ring needed yet
         ring = new Float64Array(this.capacity).fill(ABSENT);
         this.ys.set(names[s], ring);
+        this.rawChunks.set(names[s], new Chunks(this.capacity));
       }
       ring[i] = y;
+      (this.rawChunks.get(names[s]) as Chunks).write(i, y);
       if (y === y && y !== GAP) this.latest.set(names[s], y);
       if (this.weight > 0) this.smoothOne(names[s], i, y);
     }
     // A series this event did not name still needs "absent" in this slot.
     if (this.ys.size > names.length) {
-      for (const [name, ring] of this.ys) if (!names.includes(name)) ring[i] = ABSENT;
+      for (const [name, ring] of this.ys) {
+        if (names.includes(name)) continue;
+        ring[i] = ABSENT;
+        (this.rawChunks.get(name) as Chunks).write(i, ABSENT);
+        const smoothed = this.smoothed.get(name);
+        if (smoothed) {
+          smoothed[i] = ABSENT;
+          (this.smoothedChunks.get(name) as Chunks).write(i, ABSENT);
+        }
+      }
     }
     this.head = (i + 1) % this.capacity;
     if (this.count < this.capacity) this.count += 1;
+    this.pushed += 1;
     this.lastX = x;
   }
 
@@ -90,9 +108,12 @@ export class Run {
     if (ring === undefined) {
       ring = new Float64Array(this.capacity).fill(ABSENT);
       this.smoothed.set(name, ring);
+      this.smoothedChunks.set(name, new Chunks(this.capacity));
     }
+    const chunks = this.smoothedChunks.get(name) as Chunks;
     if (y !== y || y === GAP) {
       ring[i] = y;
+      chunks.write(i, y);
       return;
     }
     let state = this.ema.get(name);
@@ -103,12 +124,14 @@ export class Run {
     state.last = state.last * this.weight + (1 - this.weight) * y;
     state.power *= this.weight;
     ring[i] = state.last / (1 - state.power);
+    chunks.write(i, ring[i]);
   }
 
   /** Change the smoothing weight: the EMA is computed again over the points held. */
   setWeight(weight: number): void {
     this.weight = weight;
     this.smoothed.clear();
+    this.smoothedChunks.clear();
     this.ema.clear();
     this.scratchSmoothed.clear();
     if (!(weight > 0)) return;
@@ -119,6 +142,7 @@ export class Run {
       const ring = new Float64Array(this.capacity).fill(ABSENT);
       for (let k = 0; k < linear.length; k++) ring[(start + k) % this.capacity] = linear[k];
       this.smoothed.set(name, ring);
+      this.smoothedChunks.set(name, Chunks.fromRing(ring, this.head));
       // The state that continues the EMA: replay it over the finite values.
       const state = { last: 0, power: 1 };
       for (let k = 0; k < raw.length; k++) {
@@ -151,6 +175,8 @@ export class Run {
     this.capacity = capacity;
     this.count = keep;
     this.head = keep % capacity;
+    for (const [name, ring] of this.ys) this.rawChunks.set(name, Chunks.fromRing(ring, this.head));
+    for (const [name, ring] of this.smoothed) this.smoothedChunks.set(name, Chunks.fromRing(ring, this.head));
     this.scratchX = new Float64Array(0);
     this.scratch.clear();
     this.scratchSmoothed.clear();
@@ -179,6 +205,11 @@ export class Run {
     return smoothed ? this.smoothed.get(name) : this.ys.get(name);
   }
 
+  /** A ring's per-chunk extremes (chunks.ts), or undefined if the run has no such ring. */
+  chunks(name: string, smoothed = false): Chunks | undefined {
+    return smoothed ? this.smoothedChunks.get(name) : this.rawChunks.get(name);
+  }
+
   /** The first and last x held. */
   firstX(): number {
     return this.count ? this.xs[this.start] : NaN;
@@ -186,18 +217,23 @@ export class Run {
 
   /** How many points have lo ≤ x ≤ hi (x is in order: two binary searches). */
   countIn(lo: number, hi: number): number {
-    const bound = (value: number, strict: boolean) => {
-      let a = 0;
-      let b = this.count;
-      while (a < b) {
-        const mid = (a + b) >> 1;
-        const x = this.xs[(this.start + mid) % this.capacity];
-        if (strict ? x <= value : x < value) a = mid + 1;
-        else b = mid;
-      }
-      return a;
-    };
-    return bound(hi, true) - bound(lo, false);
+    return this.bound(hi, true) - this.bound(lo, false);
+  }
+
+  /** The number of points (oldest first) with x < value, or x ≤ value when `strict`. */
+  bound(value: number, strict = false): number {
+    const start = this.start;
+    let a = 0;
+    let b = this.count;
+    while (a < b) {
+      const mid = (a + b) >> 1;
+      let i = start + mid;
+      if (i >= this.capacity) i -= this.capacity;
+      const x = this.xs[i];
+      if (strict ? x <= value : x < value) a = mid + 1;
+      else b = mid;
+    }
+    return a;
   }
 
   /** x in order (a view over a scratch array, valid until the next call). */

@@ -1,9 +1,11 @@
 // What one view of a chart draws: the panels (one uPlot each, stacked, sharing x, cursor and
 // zoom), the legend grouped by run, and the controls.
 //
-// Data reach uPlot at most once per animation frame (the store's `invalidate`). With more
-// points in view than 4 per pixel column, every line is binned from the rings onto one
-// column grid (decimate.ts). Otherwise each run's rings are copied in order; with one run,
+// Data reach uPlot at most once per animation frame (the store's `invalidate`), and only
+// for a panel whose view changed (`viewKey`). With more points in view than 4 per device
+// pixel column, every line is binned from the rings onto one column grid (decimate.ts),
+// keeping from frame to frame the columns whose points did not change (binned.ts), and
+// drawn as one bar per column (bars.ts). Otherwise each run's rings are copied in order; with one run,
 // its x array is handed over as it is; with several, their x are merged (k-way, equal x
 // shared) and each series is placed at its run's positions. Series come as float64 with
 // markers (runs.ts); they are handed to uPlot as typed arrays when dense, else as arrays
@@ -13,9 +15,11 @@
 
 import uPlot from "uplot";
 import { Model, formatDuration, formatNumber, frame, h } from "../widget";
+import { columnBars } from "./bars";
 import { download, fileName, stackCanvases, toCsv } from "./export";
 import { Column, forUplot, mergeX } from "./columns";
-import { Grid, decimate, makeGrid } from "./decimate";
+import { BinnedLine, ColumnGrid, columnGrid, columnOf } from "./binned";
+import { decimate } from "./decimate";
 import { Legend } from "./legend";
 import { PanelSpec, PanelsTrait, layoutPanels } from "./panels";
 import { Run } from "./runs";
@@ -29,12 +33,17 @@ const PALETTE = [
 const DASHES: number[][] = [[], [6, 4], [2, 3], [10, 3, 2, 3]];
 const DASH_CSS = ["solid", "dashed", "dotted", "dashed"];
 const FADED = 0.35;
+const linear = uPlot.paths.linear!();
 const RAW_UNDER_SMOOTHED = 0.25;
 
 interface Line {
   run: Run;
   name: string;
   smoothed: boolean;
+  /** The line binned onto the column grid, kept from frame to frame (binned.ts). */
+  cache?: BinnedLine;
+  /** On a log axis, binned afresh each frame into this (decimate.ts). */
+  binned?: Float64Array;
 }
 
 interface Panel {
@@ -46,13 +55,21 @@ interface Panel {
   plot: uPlot | null;
   /** Points not drawn because a log axis cannot show them (≤ 0), by series name. */
   skipped: Map<string, number>;
+  /** What the plot was last handed (see `viewKey`); the same again is not drawn again. */
+  drawn: string;
 }
 
 /** What the panels draw this frame: exact points (merged across runs), or a column grid. */
 interface Prepared {
+  /** The x range in view (all runs', or the zoom's). */
+  lo: number;
+  hi: number;
   x: Float64Array;
-  /** Set when points in view outnumber pixel columns: lines are binned onto it (decimate.ts). */
-  grid: Grid | null;
+  /** Set when points in view outnumber pixel columns: lines are binned onto its columns
+   * `first` to `last` (binned.ts, decimate.ts). */
+  grid: ColumnGrid | null;
+  first: number;
+  last: number;
   /** Exact mode: raw and smoothed values of each run's series at merged positions. */
   columns: Map<string, Float64Array>;
 }
@@ -109,6 +126,7 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
   const logOf = new Map<string, boolean>();
 
   const smoothing = () => store.smoothing;
+  const pixelRatio = () => Math.max(1, window.devicePixelRatio || 1);
   const panelHeight = () => Math.max(80, Number(model.get("height")) || 240);
   // Read from the layout only when it changed (the ResizeObserver below): reading
   // clientWidth after the legend's text changed would force a layout in every frame.
@@ -133,9 +151,10 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
   // column (its min/max); Skia, Chromium's software rasteriser, draws a stroke no wider
   // than a device pixel as a hairline, several times faster than a wider one, which it must
   // outline first (measured: one noisy 20,000-point series, 26 fps at 1.5 px, 60 at 1 px).
-  // So lines are 1.5 px while there are fewer points than pixels, and 1 px past that.
+  // So lines are 1.5 px while there are fewer points than pixels, and 1 px past that; a
+  // binned line one device pixel (its bars fill device pixel columns, bars.ts).
   const lineWidth = (line: Line, points: number): number =>
-    points > width() || (smoothing() > 0 && !line.smoothed) ? 1 : 1.5;
+    prepared?.grid ? 1 / pixelRatio() : points > width() || (smoothing() > 0 && !line.smoothed) ? 1 : 1.5;
   const applyWidths = (panel: Panel, points: number) => {
     const plot = panel.plot;
     if (!plot) return;
@@ -163,6 +182,22 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
   // --- data -----------------------------------------------------------------------------
   const key = (run: Run, name: string, smoothed: boolean) => `${run.id}\u0000${name}\u0000${smoothed ? "s" : "r"}`;
 
+  // The column grid stays while the columns in view number between `bins` and 1.3 × that
+  // (the window slides without growing), so that lines keep their binned columns (binned.ts);
+  // a zoom has a grid of its own.
+  let binGrid: ColumnGrid | null = null;
+  let binZoom = "";
+  const columnsFor = (lo: number, hi: number, bins: number): ColumnGrid => {
+    const zoomKey = zoom ? `${zoom.min} ${zoom.max}` : "";
+    if (binGrid && zoomKey === binZoom) {
+      const n = columnOf(binGrid, hi) - columnOf(binGrid, lo) + 1;
+      if (n >= bins && n <= 1.3 * bins) return binGrid;
+    }
+    binZoom = zoomKey;
+    binGrid = columnGrid(lo, (hi - lo) / bins);
+    return binGrid;
+  };
+
   const prepare = (): Prepared => {
     const weight = smoothing();
     const runs = store.runs;
@@ -175,15 +210,23 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
         hi = Math.max(hi, run.lastX);
       }
     }
-    const bins = Math.max(64, Math.round(width()));
+    // One column per device pixel (uPlot draws at devicePixelRatio).
+    const bins = Math.max(64, Math.round(width() * pixelRatio()));
     const inView = zoom ? runs.reduce((n, run) => n + run.countIn(lo, hi), 0) : store.total;
     if (hi > lo && inView > 4 * bins) {
-      const grid = makeGrid(lo, hi, bins);
-      return { x: grid.x, grid, columns: new Map() };
+      const grid = columnsFor(lo, hi, bins);
+      const first = columnOf(grid, lo);
+      const last = columnOf(grid, hi);
+      const x = new Float64Array(2 * (last - first + 1));
+      for (let c = first; c <= last; c++) {
+        x[2 * (c - first)] = grid.origin + (c + 0.25) * grid.width;
+        x[2 * (c - first) + 1] = grid.origin + (c + 0.75) * grid.width;
+      }
+      return { lo, hi, x, grid, first, last, columns: new Map() };
     }
     const xsList = runs.map((run) => run.linearX());
     const merged = runs.length === 1 ? { x: xsList[0], maps: [] as Int32Array[] } : mergeX(xsList);
-    const out: Prepared = { x: merged.x, grid: null, columns: new Map() };
+    const out: Prepared = { lo, hi, x: merged.x, grid: null, first: 0, last: -1, columns: new Map() };
     const place = (values: Float64Array, k: number): Float64Array => {
       if (runs.length === 1) return values;
       const column = new Float64Array(merged.x.length).fill(NaN);
@@ -211,7 +254,15 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
       let values: Float64Array | undefined;
       if (data.grid) {
         const ring = line.run.ring(line.name, line.smoothed);
-        if (ring) values = decimate(line.run.xs, ring, line.run.start, line.run.count, data.grid, panel.log, skipped);
+        const chunks = line.run.chunks(line.name, line.smoothed);
+        if (ring && panel.log) {
+          // Values ≤ 0 are counted per frame for the legend's note: binned afresh.
+          values = decimate(line.run, ring, chunks, data.grid.grid, true, skipped, line.binned, data.first, data.last);
+          line.binned = values;
+        } else if (ring) {
+          line.cache ??= new BinnedLine();
+          values = line.cache.update(line.run, ring, chunks, data.grid, data.first, data.last, String(smoothing()));
+        }
         columns.push(values ? forUplot(values, false, { n: 0 }) : new Array(data.x.length).fill(undefined));
       } else {
         values = data.columns.get(key(line.run, line.name, line.smoothed));
@@ -222,12 +273,36 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
     return columns as unknown as uPlot.AlignedData;
   };
 
+  /**
+   * What a panel shows, as a key: the x range, how it is drawn, the smoothing, and for each
+   * of its runs which points are in view (counted since the run started, one beyond each
+   * edge for the line that leaves the view). Points outside a zoomed view change nothing.
+   */
+  const viewKey = (panel: Panel, data: Prepared): string => {
+    const grid = data.grid ? `${data.grid.origin} ${data.grid.width} ${data.first} ${data.last}` : "exact";
+    let key = `${data.lo} ${data.hi} ${grid} ${smoothing()}`;
+    let last: Run | null = null;
+    for (const line of panel.lines) {
+      const run = line.run;
+      if (run === last) continue;
+      last = run;
+      const dropped = run.pushed - run.count;
+      const from = Math.max(0, run.bound(data.lo) - 1);
+      const to = Math.min(run.count, run.bound(data.hi, true) + 1);
+      key += ` ${dropped + from}-${dropped + to}`;
+    }
+    return key;
+  };
+
   /** Hand the current data to every panel; while zoomed, keep the zoomed x range. */
   const refresh = () => {
     if (store.runs.length === 0) return;
     prepared = prepare();
     for (const p of panels) {
       if (!p.plot) continue;
+      const key = viewKey(p, prepared);
+      if (key === p.drawn) continue;
+      p.drawn = key;
       applyWidths(p, prepared.x.length);
       if (zoom) {
         // Zoomed: new data must not move the view.
@@ -334,6 +409,9 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
         stroke: alpha === 1 ? base : withAlpha(base, alpha),
         width: lineWidth(line, data.x.length),
         dash: dash.length ? dash : undefined,
+        // Binned lines as one bar per pixel column (bars.ts), but a dashed one as a line:
+        // its dashes would restart on every bar.
+        paths: dash.length ? linear : (u, i, i0, i1) => (prepared?.grid ? columnBars : linear)(u, i, i0, i1),
         points: { show: false },
         spanGaps: false,
       });
@@ -373,6 +451,7 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
       },
     };
     panel.plot = new uPlot(opts, panelData(panel, data), panel.box);
+    panel.drawn = viewKey(panel, data);
     applyWidths(panel, data.x.length);
     panel.box.dataset.distr = panel.log ? "log" : "linear";
     panel.box.dataset.lines = String(panel.lines.length);
@@ -410,7 +489,7 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
       const box = h("div", "sse-plot");
       root.append(head, box);
       panelsBox.append(root);
-      const panel: Panel = { spec, lines, log, root, box, plot: null, skipped: new Map() };
+      const panel: Panel = { spec, lines, log, root, box, plot: null, skipped: new Map(), drawn: "" };
       logBox.addEventListener("change", () => {
         logOf.set(spec.name, logBox.checked);
         panel.log = logBox.checked;

@@ -12,7 +12,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,11 +75,14 @@ def browser() -> Iterator[Any]:
 class Page:
     """A notebook opened in JupyterLab or Notebook 7, with helpers to run cells and read widgets."""
 
-    def __init__(self, browser: Any, server: Any, ui: str, name: str, cells: list[str]):
+    def __init__(self, browser: Any, server: Any, ui: str, name: str, cells: list[str],
+                 prepare: Callable[[Any], None] | None = None):
         (server.root_dir / name).write_text(notebook(*cells))
         self.server, self.ui, self.name = server, ui, name
         self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
         self.context.add_init_script(COUNT_EVENTSOURCES)
+        if prepare is not None:
+            prepare(self.context)  # permissions, init scripts: before the first load, no reload
         self.page = self.context.new_page()
         self.dialogs: list[str] = []
         self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
@@ -94,14 +97,16 @@ class Page:
         return f"{self.server.url}{path}token={self.server.token}"
 
     def open(self) -> None:
-        self.page.goto(self.url)
+        self.page.goto(self.url, wait_until="domcontentloaded", timeout=60_000)
         self.page.locator(CELLS).first.wait_for(timeout=60_000)
         # The kernel is up once the toolbar's kernel status says idle.
         self.page.wait_for_function(
             "() => document.querySelector('.jp-Notebook') !== null", timeout=60_000)
 
     def reload(self) -> None:
-        self.page.reload()
+        # "load" waits for every subresource of the page, which a loaded machine can hold past
+        # the default 30 s; the cells being drawn is what the tests need.
+        self.page.reload(wait_until="domcontentloaded", timeout=60_000)
         self.page.locator(CELLS).first.wait_for(timeout=60_000)
 
     def run_cell(self, index: int, timeout: float = 90.0) -> None:
@@ -194,8 +199,8 @@ def quiet_lab(live_server: Any) -> None:
 def open_page(browser: Any, live_server: Any, built: None, quiet_lab: None) -> Iterator[Any]:
     pages: list[Page] = []
 
-    def open_(ui: str, cells: list[str]) -> Page:
-        page = Page(browser, live_server, ui, f"t-{uuid.uuid4().hex[:8]}.ipynb", cells)
+    def open_(ui: str, cells: list[str], prepare: Callable[[Any], None] | None = None) -> Page:
+        page = Page(browser, live_server, ui, f"t-{uuid.uuid4().hex[:8]}.ipynb", cells, prepare)
         pages.append(page)
         return page
 

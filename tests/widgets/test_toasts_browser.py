@@ -89,15 +89,17 @@ def test_enable_desktop_notifications_asks_on_click_then_shows_them_while_hidden
     open_page: Any, live_server: Any
 ) -> None:
     p = f"t{uuid.uuid4().hex[:6]}"
+    where = urllib.parse.urlsplit(live_server.url)
+
+    def grant_and_probe(context: Any) -> None:
+        context.grant_permissions(["notifications"], origin=f"{where.scheme}://{where.netloc}")
+        context.add_init_script(DESKTOP_PROBE)
+
     page = open_page("notebook", [
         SETUP + f'sw.Toasts("{p}/notes", desktop_level="warning")',
         notes(p, ["disk almost full"], level="warning", timeout_ms=5000),
         notes(p, ["just info"], level="info", timeout_ms=5000) + "\n" + notes(p, ["marker"], level="error"),
-    ])
-    where = urllib.parse.urlsplit(live_server.url)
-    page.context.grant_permissions(["notifications"], origin=f"{where.scheme}://{where.netloc}")
-    page.context.add_init_script(DESKTOP_PROBE)
-    page.reload()
+    ], prepare=grant_and_probe)
     page.run_cell(0)
     button = page.page.locator(".sse-toast-desktop")
     playwright_api.expect(button).to_have_text("Enable desktop notifications")

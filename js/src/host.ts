@@ -20,7 +20,8 @@
 // host → tab: `welcome {browser}`, `again` (the host does not know this tab: say hello and
 // subscribe again), `cookies {req, baseUrl, tickets, jar}`, and `batch {items}` with
 // `["event", sid, envelope]`, `["reset", sid]`, `["state", sid, state]`, `["refresh", sid]`,
-// `["unavailable", sid, reason]`, `["conn", {state, connects, cursor, states}]`, `["desktop", envelope]`
+// `["unavailable", sid, reason]`, `["refused", sid, reason]` (this subscriber only, taken
+// off the stream), `["conn", {state, connects, cursor, states}]`, `["desktop", envelope]`
 // (show this one on the desktop: desktop.ts decides which tab, once per browser), queued per
 // tab and posted once per task.
 
@@ -192,6 +193,7 @@ export class StreamHost {
       onState: (state: ConnState) => this.enqueue(tab, ["state", sid, state]),
       refreshTickets: () => this.enqueue(tab, ["refresh", sid]),
       onUnavailable: (reason) => this.enqueue(tab, ["unavailable", sid, reason]),
+      onRefused: (reason) => this.enqueue(tab, ["refused", sid, reason]),
     });
     tab.subs.set(sid, {
       close: () => {

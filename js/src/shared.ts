@@ -496,6 +496,10 @@ export class SharedClient implements StreamClient {
       else if (what === "unavailable") {
         this.unavailable = true;
         spec.onUnavailable?.(typeof value === "string" ? value : "no hub for this page");
+      } else if (what === "refused") {
+        // This subscriber only: the others of this tab stay on the stream.
+        const reason = typeof value === "string" ? value : "the hub refused these channels";
+        (spec.onRefused ?? spec.onUnavailable)?.call(spec, reason);
       }
     } catch (err) {
       console.error("sse-widgets: a widget failed on a message from the shared stream", item, err);

@@ -34,6 +34,11 @@ export interface SubscribeOptions {
   tickets?: string[] | (() => string[]);
   /** The server's base URL; by default the page's (`#jupyter-config-data`), else "/". */
   baseUrl?: string;
+  /**
+   * The server refused these channels (no Jupyter login, and the tickets do not cover
+   * them): the subscription ends, and the browser's other subscriptions stream on.
+   */
+  onRefused?(reason: string): void;
 }
 
 export interface Subscription {
@@ -63,6 +68,7 @@ export function subscribe(options: SubscribeOptions): Subscription {
     },
     onReset: () => options.onReset?.(),
     onState: (state) => options.onState?.(state),
+    onRefused: (reason) => options.onRefused?.(reason),
   });
   return { close: () => subscription.close() };
 }

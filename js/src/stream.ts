@@ -51,6 +51,13 @@ export interface SubscriberSpec {
    * is refused by a hub of another origin (CORS); `reason` says which, for people.
    */
   onUnavailable?(reason: string): void;
+  /**
+   * The hub refused this subscriber's channels (the tickets given do not cover them, even
+   * fresh ones) while it serves the others on the same stream: this subscriber is off the
+   * stream for good, so that it does not refuse the stream for everyone. Without this
+   * callback, `onUnavailable` is called instead.
+   */
+  onRefused?(reason: string): void;
 }
 
 export interface Subscription {
@@ -341,6 +348,12 @@ export function storeTicketCookies(request: ConnectRequest, jarId?: string): str
 }
 
 /** The request's URL once its tickets are where the server reads them (maybe async). */
+/** The patterns a 403 from the stream names as not covered by the tickets given. */
+function uncoveredPatterns(answer: unknown): string[] {
+  const list = (answer as { uncovered?: unknown } | null)?.uncovered;
+  return Array.isArray(list) ? list.filter((p): p is string => typeof p === "string") : [];
+}
+
 function withTickets(request: ConnectRequest, then: (url: string) => void): void {
   const registry = getRegistry();
   const url = (jar: string | null) => streamUrl(request, jar, registry.browserId);
@@ -636,8 +649,10 @@ export class Connection implements StreamClient {
       // Twice in a row before streaming: tickets may have expired; ask the kernels.
       for (const sub of this.subs) sub.spec.refreshTickets?.();
     }
-    // Never streamed: is there a hub for this page at all? EventSource hides the status.
-    if (!this.everOpen && this.transportName === "sse" && (this.failures === 1 || this.failures === 3)) {
+    // EventSource hides the status. Never streamed: is there a hub for this page at all?
+    // And once tickets were refreshed, streamed before or not: does the hub refuse some
+    // subscriber's channels (a tab whose kernel is gone, a page's own subscription)?
+    if (this.transportName === "sse" && (this.failures === 3 || (!this.everOpen && this.failures === 1))) {
       this.probe(this.failures === 3);
     }
     const offline =
@@ -650,7 +665,9 @@ export class Connection implements StreamClient {
   /**
    * Ask for the stream with `fetch`, which sees the status: 404 means no sse-widgets hub
    * for this page (standalone Voila, an extension that is off); 401/403 once tickets were
-   * refreshed means this page may not read it. Either way its widgets use the comm.
+   * refreshed means this page may not read it. Either way its widgets use the comm. A
+   * 403 that names the patterns the tickets do not cover takes off the stream only the
+   * subscribers that follow them (`refuse`), whether or not the stream was open before.
    *
    * A hub of another origin (the page is marimo's, the hub a Jupyter server's) that does
    * not admit this origin answers without CORS headers, which `fetch` reports as a
@@ -665,17 +682,42 @@ export class Connection implements StreamClient {
     const cross = isCrossOrigin(request.baseUrl);
     const credentials: RequestCredentials = cross ? "include" : "same-origin"; // as the EventSource's
     withTickets(request, (url) => fetch(url, { credentials, signal: controller.signal })
-      .then((response) => {
-        controller.abort(); // a 200 is a live stream: one look at the status is enough
+      .then(async (response) => {
         const status = response.status;
-        if (status === 404) this.giveUp(`no sse-widgets hub at ${request.baseUrl} (404)`);
+        if (status === 200) return controller.abort(); // a live stream: its status is enough
+        const refusedAll = `the hub at ${request.baseUrl} refused this page's stream (${status})`;
+        if (status === 404 && !this.everOpen) this.giveUp(`no sse-widgets hub at ${request.baseUrl} (404)`);
         else if (refused && (status === 401 || status === 403)) {
-          this.giveUp(`the hub at ${request.baseUrl} refused this page's stream (${status})`);
+          const answer = await response.json().catch(() => null);
+          const uncovered = uncoveredPatterns(answer);
+          const why = typeof answer?.message === "string" ? `${refusedAll}: ${answer.message}` : refusedAll;
+          if (uncovered.length === 0 || !this.refuse(uncovered, why)) {
+            if (!this.everOpen) this.giveUp(why);
+          }
         }
       })
       .catch(() => {
-        if (cross && !controller.signal.aborted) this.giveUp(corsAdvice(request.baseUrl));
+        if (cross && !this.everOpen && !controller.signal.aborted) this.giveUp(corsAdvice(request.baseUrl));
       }));
+  }
+
+  /**
+   * Take off the stream the subscribers that follow a pattern the hub refused, and
+   * reconnect at once for the others; false when that would leave nobody (or the
+   * refusal concerns nothing this connection asked for any more).
+   */
+  private refuse(uncovered: string[], reason: string): boolean {
+    const refused = new Set(uncovered);
+    const off = [...this.subs].filter((sub) => sub.spec.patterns.some((p) => refused.has(p)));
+    if (off.length === 0 || off.length === this.subs.size) return false;
+    console.warn(`sse-widgets: ${off.length} subscriber(s) taken off the shared stream: ${reason}`);
+    for (const sub of off) {
+      this.subs.delete(sub);
+      (sub.spec.onRefused ?? sub.spec.onUnavailable)?.call(sub.spec, reason);
+    }
+    this.failures = 0;
+    this.schedule(0);
+    return true;
   }
 
   private giveUp(reason: string): void {

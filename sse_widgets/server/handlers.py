@@ -90,13 +90,13 @@ class BaseHandler(APIHandler):
         except BackendUnavailable as exc:
             self.fail(503, str(exc))
 
-    def fail(self, status: int, message: str) -> NoReturn:
-        """Answer ``status`` with a message that says what is wrong, and stop."""
+    def fail(self, status: int, message: str, **fields: object) -> NoReturn:
+        """Answer ``status`` with a message that says what is wrong (and ``fields``), and stop."""
         self.clear()
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish(json.dumps({"message": message, "reason": responses.get(status, "")}))
+        self.finish(json.dumps({"message": message, "reason": responses.get(status, ""), **fields}))
         raise web.Finish()
 
     async def has_valid_key(self) -> bool:
@@ -135,24 +135,36 @@ class BaseHandler(APIHandler):
         return tickets + in_cookies
 
     async def require_read(self, patterns: list[str]) -> None:
-        """Allow reading ``patterns`` by Jupyter auth, or by tickets that cover every one."""
+        """Allow reading ``patterns`` by Jupyter auth, or by tickets that cover every one.
+
+        A browser's shared stream carries the tickets of every widget in every tab, so one
+        bad ticket (expired, its kernel gone) must not refuse the channels the others
+        cover: a refused ticket only grants nothing. The 403 names the patterns left
+        uncovered (``uncovered``), so that the browser takes off the stream only the
+        subscribers that follow them.
+        """
         if self.jupyter_allows("read"):
             return
         tickets = self.tickets()
         if not tickets:
             self.fail(403, f"not logged in to Jupyter and no ticket given; pass {TICKET_PARAM}=... "
-                           "(widgets carry one) or log in")
+                           "(widgets carry one) or log in", uncovered=patterns)
         granted: list[str] = []
+        refusals: list[str] = []
         for ticket in tickets:
             try:
                 granted.extend(await self.app.ticket_patterns(ticket))
             except ProtocolError as exc:
-                self.fail(403, f"ticket refused: {exc}")
+                refusals.append(str(exc))
             except BackendUnavailable as exc:
                 self.fail(503, f"cannot check the ticket: {exc}")
         uncovered = [p for p in patterns if not any(covers(g, p) for g in granted)]
-        if uncovered:
-            self.fail(403, f"the tickets given do not cover channel(s) {uncovered}")
+        if not uncovered:
+            return
+        if not granted:
+            self.fail(403, f"ticket refused: {refusals[0]}", uncovered=uncovered)
+        refused = f" ({len(refusals)} ticket(s) refused: {refusals[0]})" if refusals else ""
+        self.fail(403, f"the tickets given do not cover channel(s) {uncovered}{refused}", uncovered=uncovered)
 
 
 class StreamHandler(BaseHandler):

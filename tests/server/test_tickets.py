@@ -202,8 +202,8 @@ def test_server_log_holds_no_ticket_after_valid_invalid_and_500_requests(debug_s
             ("sse-widgets/api/stream", [("channel", "t/other"), (name, valid), (name, other)]),
             ("sse-widgets/api/stream", [("channel", "t/log/a"), (name, valid + "x")]),  # forged
             # A valid ticket beside a non-ASCII one: a 500 before, whose Tornado error line
-            # printed the whole URI.
-            ("sse-widgets/api/stream", [("channel", "t/log/a"), (name, valid), (name, "é.é")]),
+            # printed the whole URI (now the bad one grants nothing, so t/other is uncovered).
+            ("sse-widgets/api/stream", [("channel", "t/other"), (name, valid), (name, "é.é")]),
             ("sse-widgets/api/stream", [("channel", "bad name"), (name, valid)]),       # 400
         ]
     statuses = [get(debug_server, path, params)[0] for path, params in requests]
@@ -245,3 +245,28 @@ async def test_uncaught_exception_log_lines_hold_no_ticket(
     lines = "\n".join(record.getMessage() for record in caplog.records)
     assert "Uncaught exception GET" in lines and "the hub broke" in caplog.text
     assert ticket not in lines and ticket.partition(".")[2] not in caplog.text
+
+
+def test_an_expired_ticket_beside_valid_ones_does_not_refuse_the_channels_they_cover(
+    debug_server: JupyterServer,
+) -> None:
+    # A browser's shared stream carries every tab's tickets: one tab whose kernel is gone
+    # (its ticket expired, never renewed) refused the stream of every other tab.
+    key = debug_server.key
+    live = mint_ticket(key, ["t/mixed/live"], ttl=60)
+    gone = mint_ticket(key, ["t/mixed/gone"], ttl=10, now=0)
+    with SSEStream(debug_server.url, ["t/mixed/live"], tickets=[live, gone]) as stream:
+        assert stream.status == 200
+        publish(debug_server.url, key, {"channel": "t/mixed/live", "data": "still here"})
+        assert stream.read_count(1)[0].json["data"] == "still here"
+    # Asked for the expired one's channel too: 403, naming exactly the uncovered pattern.
+    with SSEStream(debug_server.url, ["t/mixed/live", "t/mixed/gone"], tickets=[live, gone]) as refused:
+        assert refused.status == 403
+        answer = json.loads(refused.body())
+        assert answer["uncovered"] == ["t/mixed/gone"]
+        assert "do not cover" in answer["message"] and "expired" in answer["message"]
+    # Every ticket refused: the reason is the ticket's, and every pattern is uncovered.
+    with SSEStream(debug_server.url, ["t/mixed/gone"], tickets=[gone]) as alone:
+        assert alone.status == 403
+        answer = json.loads(alone.body())
+        assert answer["message"].startswith("ticket refused:") and answer["uncovered"] == ["t/mixed/gone"]

@@ -19,6 +19,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 DASHBOARD_LIVE = """() => [...(globalThis.__sseWidgets?.stores?.values() ?? [])]
   .some(s => s.kind === 'chart' && s.channels.includes('etl/throughput') && s.state === 'live')"""
 
+# The public client, from the page: a subscription with no ticket for its channel.
+REFUSED_SUBSCRIBER = """async () => {
+  const client = await import(new URL("/sse-widgets/static/sse-client.js", location.origin).href);
+  window.__refusedEvents = 0;
+  client.subscribe({
+    channels: ["t/not-yours"],
+    onEvent: () => { window.__refusedEvents += 1; },
+    onRefused: (reason) => { window.__refused = reason; },
+  });
+}"""
+
 
 def test_a_voila_dashboard_streams_with_its_widgets_tickets_alone() -> None:
     require_built_js()
@@ -40,6 +51,19 @@ def test_a_voila_dashboard_streams_with_its_widgets_tickets_alone() -> None:
                 "data": {"x": 1, "values": {"rows_per_s": 42.0}}})
             assert status == 200
             page.wait(CHART_HAS, ["etl/throughput", 1])
+            # A subscriber this page's tickets do not cover joins the browser's shared
+            # stream. It is refused and taken off; the widgets stream on. (It refused the
+            # whole stream before: every widget of every tab sat at "reconnecting".)
+            page.js(REFUSED_SUBSCRIBER)
+            reason = page.wait("() => window.__refused", timeout=60_000)
+            assert "do not cover" in reason and "t/not-yours" in reason, reason
+            status, _ = publish(f"http://127.0.0.1:{port}/", key, {
+                "channel": "etl/throughput", "type": "metric",
+                "data": {"x": 2, "values": {"rows_per_s": 43.0}}})
+            assert status == 200
+            page.wait(CHART_HAS, ["etl/throughput", 2])
+            page.wait(DASHBOARD_LIVE)
+            assert page.js("() => window.__refusedEvents") == 0
             streams: list[Any] = list(proxy.streams)
             page.close()
             page = None
@@ -53,7 +77,9 @@ def test_a_voila_dashboard_streams_with_its_widgets_tickets_alone() -> None:
         # with no Jupyter login the answer is no, and it then stays off the shared stream.
         probes = [r for r in streams if r.target.endswith("stream?channel=notify") and not r.ticket_cookies]
         assert [r.status for r in probes] in ([], [403]), probes
-        assert not [r for r in streams if r.status not in (200, None) and r not in probes], streams
+        asked_too_much = [r for r in streams if "t%2Fnot-yours" in r.target or "t/not-yours" in r.target]
+        assert asked_too_much and all(r.status == 403 for r in asked_too_much), asked_too_much
+        assert not [r for r in streams if r.status not in (200, None) and r not in probes + asked_too_much], streams
     finally:
         if page is not None:
             page.close()

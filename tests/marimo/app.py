@@ -32,7 +32,7 @@ def _():
 def _(mo, sw):
     chart = mo.ui.anywidget(sw.LiveChart("train", series=["loss"], title="train"))
     other = mo.ui.anywidget(sw.LiveChart("other", series=["loss"], title="other"))
-    board = mo.ui.anywidget(sw.ProgressBoard())
+    board = mo.ui.anywidget(sw.ProgressBoard(cancel=True))
     return board, chart, other
 
 
@@ -71,6 +71,20 @@ TICKING_THREAD = '''import threading
             time.sleep(0.1)
 
     threading.Thread(target=_tick, daemon=True).start()'''
+
+
+#: A long loop in a thread that the board's Stop button ends: the app's process notes how.
+STOPPABLE_THREAD = '''import threading
+
+    def _long():
+        try:
+            for _i in sw.progress(range(100_000), desc="long"):
+                time.sleep(0.01)
+        except sw.Cancelled:
+            with open(os.environ["RUNS_FILE"], "a") as _runs:
+                _runs.write("cancelled\\n")
+
+    threading.Thread(target=_long, daemon=True).start()'''
 
 
 class MarimoApp(LoggedProcess):

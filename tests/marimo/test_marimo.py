@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from browser_support import CHART_HAS, WidgetPage
 from servers import JupyterServer, free_port
 
-from .app import TICKING_THREAD, TRAIN_IN_THE_CELL, MarimoApp
+from .app import STOPPABLE_THREAD, TICKING_THREAD, TRAIN_IN_THE_CELL, MarimoApp
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("marimo")
@@ -29,6 +30,9 @@ MODEL_MESSAGES = "/api/kernel/set_model_value"
 
 BOARD_DONE = """([n]) => [...(globalThis.__sseWidgets?.stores?.values() ?? [])]
   .some(s => s.kind === 'progress' && s.snapshot().some(t => t.n === n && t.total === n && t.status === 'done'))"""
+
+TASK_ENDED = """([desc, status]) => [...(globalThis.__sseWidgets?.stores?.values() ?? [])]
+  .some(s => s.kind === 'progress' && s.snapshot().some(t => t.label === desc && t.status === status))"""
 
 CHART_ON = """([channel, transport, count]) => [...(globalThis.__sseWidgets?.stores?.values() ?? [])]
   .some(s => s.kind === 'chart' && s.channels.includes(channel) && s.transport === transport && s.count >= count)"""
@@ -167,6 +171,29 @@ def test_with_a_hub_that_refuses_the_apps_origin_the_widgets_fall_back_to_the_co
         log = hub.log()
         assert f"sse_widgets: a page at {app.origin} asked for /sse-widgets/api/stream and Jupyter refused it" in log
         assert advice in log
+    finally:
+        page.close()
+        app.stop()
+
+
+def test_stop_on_a_marimo_page_reaches_the_hub_across_origins_and_ends_the_loop(
+    tmp_path: Path, browser: Any, hub: JupyterServer, admitted_port: int
+) -> None:
+    app = MarimoApp(tmp_path, STOPPABLE_THREAD, env=hub.env, port=admitted_port)
+    page = AppPage(browser, app)
+    try:
+        stop = page.page.get_by_role("button", name="Stop long")
+        playwright_api.expect(stop).to_be_enabled(timeout=60_000)
+        stop.click()
+        page.wait(TASK_ENDED, ["long", "cancelled"], timeout=30_000)
+        # The click went to the hub across origins (a preflighted POST with the widget's
+        # ticket in a header), not to marimo, and the loop in the app's thread ended.
+        deadline = time.monotonic() + 30
+        while "cancelled" not in app.runs() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "cancelled" in app.runs(), app.runs()
+        assert page.js("() => globalThis.__sseWidgets.mode") == "leader"
+        assert f"sse_widgets: a page at {app.origin}" not in hub.log()
     finally:
         page.close()
         app.stop()

@@ -204,9 +204,19 @@ export class SharedClient implements StreamClient {
    * host's tabs and subscriptions, and the URLs of its EventSources (tickets are in
    * cookies or scrubbed: `auth_ticket` values are not included).
    */
-  info(): Promise<{ mode: StreamMode; tabs?: number; subscriptions?: number; urls: string[] }> {
+  info(): Promise<{
+    mode: StreamMode; tabs?: number; subscriptions?: number; urls: string[];
+    desktop?: { tabs: number; visible: number; opted: number } | null;
+  }> {
     const scrub = (url: string) => url.replace(/(auth_ticket|ticket)=[^&]*/g, "$1=[secret]");
     const here = () => ({ mode: this.mode, urls: [...getRegistry().eventSources].map((s) => scrub(s.url)) });
+    const host = this.mode === "leader" ? this.host : null;
+    if (host !== null) {
+      // The leader tab hosts the stream itself: what the worker would say, from here.
+      return Promise.resolve({
+        ...here(), tabs: host.tabCount, subscriptions: host.subscriptionCount, desktop: host.desktopSummary,
+      });
+    }
     const worker = this.worker;
     if (this.mode !== "worker" || worker === null || !this.welcomed) return Promise.resolve(here());
     return new Promise((resolve) => {

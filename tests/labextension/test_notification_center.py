@@ -125,8 +125,17 @@ def total(windows: list[Any]) -> int:
     return sum(int(window.evaluate("() => window.__notifications.length")) for window in windows)
 
 
+# What the stream's host knows of desktop notifications, asked of a window that can tell:
+# any, with a SharedWorker; the leader tab, without one.
+HOST_DESKTOP_IS = """async ([opted, visible]) => {
+  const d = (await globalThis.__sseWidgets.connection().info()).desktop;
+  return d !== undefined && d !== null && (opted === null || d.opted === opted) && d.visible === visible;
+}"""
+
+
+@pytest.mark.parametrize("host", ["worker", "leader"])
 def test_desktop_notifications_show_once_per_browser_and_only_while_no_tab_is_visible(
-    browser: Any, lab_server: JupyterServer
+    browser: Any, lab_server: JupyterServer, host: str
 ) -> None:
     lab_user_settings(lab_server, "sse-widgets-lab:plugin", {"desktopNotifications": True, "desktopLevel": "success"})
     context = browser.new_context(viewport={"width": 1300, "height": 800})
@@ -134,11 +143,14 @@ def test_desktop_notifications_show_once_per_browser_and_only_while_no_tab_is_vi
         where = urllib.parse.urlsplit(lab_server.url)
         context.grant_permissions(["notifications"], origin=f"{where.scheme}://{where.netloc}")
         context.add_init_script(DESKTOP_PROBE)
+        if host == "leader":  # browsers without SharedWorker: a Web Locks leader tab hosts it
+            context.add_init_script("delete window.SharedWorker")
         windows = [open_window(context, lab_server, "lab") for _ in range(3)]
-        # Every window opted in with the stream's host (the shared worker), all visible.
-        windows[0].wait_for_function(
-            "async () => { const d = (await globalThis.__sseWidgets.connection().info()).desktop;"
-            " return d && d.opted === 3 && d.visible === 3; }", timeout=30_000)
+        modes = [window.evaluate("() => globalThis.__sseWidgets.mode") for window in windows]
+        assert sorted(modes) == (["worker"] * 3 if host == "worker" else ["follower", "follower", "leader"]), modes
+        hosting = windows[modes.index(host)]
+        # Every window opted in with the stream's host, all visible.
+        hosting.wait_for_function(HOST_DESKTOP_IS, arg=[3, 3], timeout=30_000)
 
         def barrier(level: str) -> None:
             """An event every window shows in Lab: by then each has had what came before it."""
@@ -154,8 +166,7 @@ def test_desktop_notifications_show_once_per_browser_and_only_while_no_tab_is_vi
 
         for window in windows:
             window.evaluate("() => window.__setVisibility('hidden')")
-        windows[0].wait_for_function(
-            "async () => (await globalThis.__sseWidgets.connection().info()).desktop.visible === 0", timeout=30_000)
+        hosting.wait_for_function(HOST_DESKTOP_IS, arg=[None, 0], timeout=30_000)
         notify(lab_server, "build finished", "--level", "success", "--title", "CI")
         for _ in range(300):  # in the pages' event loop, so the browser keeps running
             if total(windows) >= 1:
@@ -168,12 +179,11 @@ def test_desktop_notifications_show_once_per_browser_and_only_while_no_tab_is_vi
 
         # One tab visible again: no desktop notification.
         windows[1].evaluate("() => window.__setVisibility('visible')")
-        windows[0].wait_for_function(
-            "async () => (await globalThis.__sseWidgets.connection().info()).desktop.visible === 1", timeout=30_000)
+        hosting.wait_for_function(HOST_DESKTOP_IS, arg=[None, 1], timeout=30_000)
         notify(lab_server, "another build", "--level", "error")
         barrier("info")
         assert total(windows) == 1
-        assert desktop_summary(windows[0])["opted"] == 3
+        assert desktop_summary(hosting)["opted"] == 3
     finally:
         context.close()
         lab_user_settings(lab_server, "sse-widgets-lab:plugin", {})

@@ -21,6 +21,7 @@ import { Column, forUplot, mergeX } from "./columns";
 import { BinnedLine, ColumnGrid, columnGrid, columnOf } from "./binned";
 import { decimate } from "./decimate";
 import { Legend } from "./legend";
+import { backgroundOf, paintBackground, withOpaqueCanvases } from "./opaque";
 import { PanelSpec, PanelsTrait, layoutPanels } from "./panels";
 import { Run } from "./runs";
 import { ChartStore } from "./store";
@@ -123,6 +124,8 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
   let drawnLayout = -1;
   let zoom: { min: number; max: number } | null = null;
   let hoverX = NaN;
+  /** What the opaque canvases are painted with first (opaque.ts), read when panels are built. */
+  let background = "#fff";
   const logOf = new Map<string, boolean>();
 
   const smoothing = () => store.smoothing;
@@ -378,6 +381,7 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
     panel.plot = null;
     const axisColor = cssVar(f.root, "--jp-ui-font-color2", "#666");
     const gridColor = cssVar(f.root, "--jp-border-color2", "rgba(128,128,128,0.2)");
+    background = backgroundOf(f.root);
     f.root.dataset.axisColor = axisColor;
     const grid = { stroke: gridColor, width: 1 };
     const ticks = { stroke: gridColor, width: 1 };
@@ -435,6 +439,7 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
       axes: [xAxis, yAxis],
       series,
       hooks: {
+        drawClear: [paintBackground(() => background)],
         setSelect: [onSelect],
         setCursor: [onCursor],
         setScale: [
@@ -450,7 +455,7 @@ export function renderChart(store: ChartStore, el: HTMLElement, model: Model) {
         ],
       },
     };
-    panel.plot = new uPlot(opts, panelData(panel, data), panel.box);
+    panel.plot = withOpaqueCanvases(() => new uPlot(opts, panelData(panel, data), panel.box));
     panel.drawn = viewKey(panel, data);
     applyWidths(panel, data.x.length);
     panel.box.dataset.distr = panel.log ? "log" : "linear";

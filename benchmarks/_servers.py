@@ -52,6 +52,10 @@ class Server:
         keeps none). Called once the server runs."""
         raise NotImplementedError(f"{self.name} has no storm scenario")
 
+    def process_groups(self) -> list[int]:
+        """The process groups the server runs in (its CPU time is theirs), once started."""
+        return [self.process.pid] if self.process is not None else []
+
     def post(self, path: str, body: bytes, headers: dict[str, str] | None = None) -> None:
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body, method="POST",
                                          headers={"Content-Type": "application/json", **(headers or {})})
@@ -231,6 +235,9 @@ class SSEWidgetsRedis(Server):
         for _ in range(self.servers):
             self.members.append(SSEWidgets(options, token=self.token, key=self.key).start(timeout))  # type: ignore[arg-type]
         return self
+
+    def process_groups(self) -> list[int]:
+        return [g for server in (self.redis, *self.members) for g in server.process_groups()]
 
     def stop(self) -> None:
         for member in self.members:

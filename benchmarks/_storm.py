@@ -35,22 +35,23 @@ class NoCompiler(RuntimeError):
     """No C compiler on this machine: the storm table cannot be measured."""
 
 
-def build_client() -> Path:
-    """The storm client's executable, compiled once per version of its source."""
-    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
-    binary = CACHE / f"stormclient-{digest}"
+def build_client(source: Path = SOURCE) -> Path:
+    """A C load client's executable (the storm client by default), compiled once per
+    version of its source."""
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    binary = CACHE / f"{source.stem}-{digest}"
     if binary.exists():
         return binary
     compiler = next((c for c in (os.environ.get("CC"), "cc", "gcc", "clang") if c and shutil.which(c)), None)
     if compiler is None:
-        raise NoCompiler("the storm table needs a C compiler to build benchmarks/stormclient.c "
-                         "(apt-get install gcc, or set CC); skipped")
+        raise NoCompiler(f"benchmarks/{source.name} needs a C compiler "
+                         "(apt-get install gcc, or set CC)")
     CACHE.mkdir(parents=True, exist_ok=True)
     partial = binary.with_suffix(".partial")
-    built = subprocess.run([compiler, "-O2", "-o", str(partial), str(SOURCE)], check=False,
+    built = subprocess.run([compiler, "-O2", "-o", str(partial), str(source)], check=False,
                            capture_output=True, text=True)
     if built.returncode != 0:
-        raise NoCompiler(f"{compiler} could not build {SOURCE.name}:\n{built.stderr}")
+        raise NoCompiler(f"{compiler} could not build {source.name}:\n{built.stderr}")
     partial.replace(binary)
     return binary
 

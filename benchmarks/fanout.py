@@ -11,7 +11,12 @@ blast:  N subscribers; 2,000 events published in 100-event batches, each request
         has not delivered everything within 120 s says so in its cell.
 steady: N subscribers; 1,000 events/s offered as 10-event batches every 10 ms by a
         publisher that waits for each reply; the event rate actually sustained, the share
-        delivered, and p50/p99 latency.
+        delivered, and p50/p99 publish-to-receive latency over every delivery to every
+        subscriber. The client is ``steadyclient.c`` (C, epoll; ``--steady-client python``
+        runs the Python one, which reads latency on 20 streams only): the publisher stamps
+        each batch with its wall clock as it sends it, and each subscriber reads that stamp
+        back from the event right after the ``recv`` that got it: one clock, one process.
+        The servers' CPU share (of one core) is measured meanwhile (see ``_steady.py``).
 storm:  1,000, 3,000 and 10,000 clients connecting at the same instant to a channel that
         retains 10 events (``--storm-only`` peers: sse-widgets, seed-express, nchan); the
         time until every client has a 200 and its replay, errors by kind, the server's
@@ -22,7 +27,7 @@ storm:  1,000, 3,000 and 10,000 clients connecting at the same instant to a chan
 Each figure is the median over ``--repeats`` runs (peers interleaved, so that a busy spell
 on the machine falls on all of them), with the largest deviation of a run from it. The
 "client CPU" column is the load client's own CPU share of one core: near 100%, the client
-is what limits the row. A peer that fails to start or run loses only its own cells.
+is what limits the row (on 2 cores, a client that takes one leaves the server the other). A peer that fails to start or run loses only its own cells.
 """
 
 from __future__ import annotations
@@ -45,6 +50,9 @@ from _servers import (
     SSEWidgetsRedis,
     SSEWidgetsRedisPair,
 )
+from _steady import CLIENT_NAME as STEADY_C_CLIENT
+from _steady import client as steady_client
+from _steady import steady as steady_c
 from _storm import NoCompiler, StormRuns, build_client, raise_nofile, run_storm, storm_report
 
 SERVERS = {
@@ -70,6 +78,9 @@ def run_one(make: type[Server], args: argparse.Namespace, results: Results) -> N
             target = server.target()
             if scenario == "blast":
                 figures = run(blast(target, args.subscribers, args.events, args.batch))
+            elif args.steady_binary is not None:
+                figures = steady_c(args.steady_binary, target, server.process_groups(), args.subscribers,
+                                   args.rate, 10, args.duration)
             else:
                 figures = run(steady(target, args.subscribers, args.rate, 10, args.duration))
             results.setdefault(scenario, []).append(figures)
@@ -96,8 +107,8 @@ def blast_rate(runs: list[dict[str, float]]) -> str:
     return cell(values(runs, "delivered_per_s"), ",.0f")
 
 
-def client_cpu(runs: list[dict[str, float]]) -> str:
-    return cell([100 * v for v in values(runs, "client_cpu")], ".0f", "%")
+def client_cpu(runs: list[dict[str, float]], key: str = "client_cpu") -> str:
+    return cell([100 * v for v in values(runs, key)], ".0f", "%")
 
 
 def report(table_: dict[str, Results], args: argparse.Namespace) -> str:
@@ -111,17 +122,26 @@ def report(table_: dict[str, Results], args: argparse.Namespace) -> str:
             cell(values(s, "sustained_events_per_s"), ",.0f"),
             cell([100 * v for v in values(s, "delivered_fraction")], ".1f", "%"),
             cell(values(s, "p50_ms"), ".1f"), cell(values(s, "p99_ms"), ".1f"), client_cpu(s),
+            *([client_cpu(s, "server_cpu")] if args.steady_binary is not None else []),
         ])
     out = [
         run_line(args.repeats),
         "",
         (f"{args.subscribers:,} subscribers. *blast*: {args.events:,} events in {args.batch}-event "
-        f"batches. *steady*: {args.rate:,} events/s offered as 10-event batches for "
-        f"{args.duration:g} s. Load client: Python on {LOOP}, on the same machine."),
+        f"batches, load client Python on {LOOP}, latency read on 20 streams. *steady*: "
+        f"{args.rate:,} events/s offered as 10-event batches for {args.duration:g} s, "
+        + (f"load client {STEADY_C_CLIENT} (`benchmarks/steadyclient.c`), latency over every "
+           "delivery: the publish time the client stamps on each batch as it sends it, against "
+           "its own clock right after the `recv` that got the event. Server CPU: the server's "
+           "processes (and Redis), of one core."
+           if args.steady_binary is not None else
+           f"load client Python on {LOOP}, latency read on 20 streams.")
+        + " Every client on the same machine."),
         "",
         table(["server", "blast delivered/s", "blast p50 ms", "blast p99 ms", "blast client CPU",
                "steady sustained ev/s", "steady delivered", "steady p50 ms", "steady p99 ms",
-               "steady client CPU"], "lrrrrrrrrr", rows),
+               "steady client CPU", *(["steady server CPU"] if args.steady_binary is not None else [])],
+              "l" + "r" * (len(rows[0]) - 1 if rows else 9), rows),
     ]
 
     def median_of(name: str, scenario: str, key: str) -> float | None:
@@ -176,12 +196,21 @@ def main() -> None:
                         help="events the channel retains, which each storm client must receive")
     parser.add_argument("--storm-timeout", type=float, default=60.0,
                         help="seconds a storm client may take before it counts as an error")
+    parser.add_argument("--steady-client", choices=("c", "python"), default="c",
+                        help="the steady scenario's load client: steadyclient.c (built with the "
+                             "machine's C compiler; Python if there is none) or _loadclient.py")
     parser.add_argument("--markdown", action="store_true",
                         help="print only the README's markdown (per-run figures go to stderr anyway)")
     args = parser.parse_args()
     args.scenarios = [s for s in args.scenarios.split(",") if s]
     names = server_names(parser, args.only)
     storm_names = [n for n in server_names(parser, args.storm_only) if n in names]
+    args.steady_binary = None
+    if args.steady_client == "c" and "steady" in args.scenarios:
+        try:
+            args.steady_binary = steady_client()
+        except NoCompiler as exc:
+            note(f"steady: {exc}; the Python client runs it instead")
     if not args.markdown:
         print("Per-run figures go to stderr. The README's markdown follows each table.\n")
     if "blast" in args.scenarios or "steady" in args.scenarios:
@@ -216,7 +245,7 @@ def storms(args: argparse.Namespace, names: list[str]) -> None:
     try:
         client = build_client()
     except NoCompiler as exc:
-        note(f"storm: {exc}")
+        note(f"storm: {exc}; skipped")
         return
     nofile = raise_nofile()  # before any server starts: they inherit it
     sizes = [int(n) for n in args.storm_clients.split(",") if n]

@@ -44,6 +44,10 @@ HEARTBEAT = encode_comment("ping")
 _EVENT_FIELDS = frozenset({"channel", "type", "data"})
 #: Room for the envelope around an event's data (id, channel, type, ts, field names).
 _ENVELOPE_BYTES = 120
+#: Fan-out may take this share of the loop's time, on average (see ``Hub.deliver``)...
+FAN_OUT_SHARE = 0.5
+#: ...and this many seconds of fan-out beyond it at once, before passes are spaced out.
+FAN_OUT_BURST = 0.05
 
 
 class InvalidEvent(ProtocolError):
@@ -139,7 +143,9 @@ class Hub:
         self._pending: list[Event] = []
         self._last_delivered = 0
         self._flush_handle: asyncio.Handle | asyncio.TimerHandle | None = None
-        self._flush_ready_at = 0.0
+        # Seconds of fan-out the loop may spend now, as of loop time _fan_out_credit_at.
+        self._fan_out_credit = FAN_OUT_BURST
+        self._fan_out_credit_at = 0.0
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._starting: asyncio.Future[None] | None = None
         self._closed = False
@@ -283,22 +289,33 @@ class Hub:
     def deliver(self, events: list[Event]) -> None:
         """Backend callback: queue live events for the next fan-out pass.
 
-        The pass runs on the next loop turn, unless the previous pass was long: then it
-        waits as long as that pass took, so that fan-out takes at most about half of the
-        loop's time. Light load gets the lowest latency; heavy load gets fewer, larger
-        writes (one ``send`` per subscriber carries more events), which is what keeps a
-        thousand streams fed when the kernel-level cost of a send dominates.
+        The pass runs on the next loop turn while fan-out stays within its budget: a
+        token bucket that earns ``FAN_OUT_SHARE`` (half) of the loop's time and holds at
+        most ``FAN_OUT_BURST`` (50 ms), and that each pass pays for with its duration.
+        In debt, the pass waits until the debt is earned back, so that fan-out takes at
+        most about half of the loop's time. Light load gets the lowest latency, and one
+        long pass (the process preempted, a garbage collection) costs the next batch
+        nothing; sustained heavy load gets fewer, larger writes (one ``send`` per
+        subscriber carries more events), which is what keeps a thousand streams fed when
+        the kernel-level cost of a send dominates.
         """
         self.cancels.observe(events)
         self._pending.extend(events)
         self._last_delivered = events[-1].seq
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()
-            delay = self._flush_ready_at - loop.time()
-            if delay > 0:
-                self._flush_handle = loop.call_later(delay, self._flush)
+            debt = -self._earn_fan_out_credit(loop.time())
+            if debt > 0:
+                self._flush_handle = loop.call_later(debt / FAN_OUT_SHARE, self._flush)
             else:
                 self._flush_handle = loop.call_soon(self._flush)
+
+    def _earn_fan_out_credit(self, now: float) -> float:
+        """The fan-out credit at loop time ``now`` (negative: in debt)."""
+        earned = (now - self._fan_out_credit_at) * FAN_OUT_SHARE
+        self._fan_out_credit = min(FAN_OUT_BURST, self._fan_out_credit + earned)
+        self._fan_out_credit_at = now
+        return self._fan_out_credit
 
     def _flush(self) -> None:
         if self._flush_handle is not None:
@@ -309,8 +326,9 @@ class Hub:
             return
         loop = asyncio.get_running_loop()
         started = loop.time()
+        self._earn_fan_out_credit(started)
         self._fan_out(events)
-        self._flush_ready_at = loop.time() + (loop.time() - started)
+        self._fan_out_credit -= loop.time() - started
 
     def _fan_out(self, events: list[Event]) -> None:
         everything: bytes | None = None

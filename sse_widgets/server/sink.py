@@ -4,7 +4,8 @@ Once a stream starts, the handler detaches the connection from Tornado's HTTP la
 websocket handler does) and writes the status line and headers itself, with
 ``Connection: close`` and no chunked framing, so the body is exactly the SSE bytes the
 hub shares among subscribers. Each write goes to the socket with one ``send`` when
-nothing is queued, and to the IOStream's buffer otherwise: no future, callback or buffer
+nothing is queued (the sink keeps that flag itself, cleared when a queued write's future
+finds the buffer empty), and to the IOStream's buffer otherwise: no future, callback or buffer
 copy per subscriber per fan-out pass, which is what a ``RequestHandler.write``/``flush``
 (or ``HTTP1Connection.write``) would cost. The unsent-bytes bound is the IOStream's
 ``max_write_buffer_size``: a write past it raises ``StreamBufferFullError`` and the hub
@@ -61,6 +62,9 @@ class ResponseSink:
         self._preamble = preamble
         self.stream: IOStream | None = None
         self._socket: socket.socket | None = None
+        # True while the IOStream holds unsent bytes (then writes join its buffer, in
+        # order); kept here so that the fan-out pass asks Tornado nothing per write.
+        self._queued = False
         self.closed = False
         #: Resolved with True when the hub ends the stream cleanly, False otherwise.
         self.done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -99,13 +103,14 @@ class ResponseSink:
         return self._send(data)
 
     def _send(self, data: bytes | memoryview) -> bool:
-        stream = self.stream
-        if stream is None or self._socket is None or stream.closed():
+        stream, sock = self.stream, self._socket
+        if stream is None or sock is None:
             self.close(abort=True)
             return True
-        if not stream.writing():
+        if not self._queued:
+            # A closed stream has closed its socket too: send raises, and the sink closes.
             try:
-                sent = self._socket.send(data)
+                sent = sock.send(data)
             except BlockingIOError:
                 sent = 0
             except OSError:
@@ -115,12 +120,23 @@ class ResponseSink:
                 return True
             data = memoryview(data)[sent:]
         try:
-            stream.write(data).add_done_callback(_ignore_result)
+            written = stream.write(data)
         except StreamBufferFullError:
             return False
         except StreamClosedError:
             self.close(abort=True)
+            return True
+        self._queued = True
+        written.add_done_callback(self._written)
         return True
+
+    def _written(self, future: asyncio.Future[None]) -> None:
+        """A queued write went out: once nothing is queued, writes go straight to the
+        socket again. Set only here, where the IOStream says its buffer is empty, and
+        before any write that queues, so bytes never overtake queued ones."""
+        _ignore_result(future)
+        if self.stream is not None and not self.stream.writing():
+            self._queued = False
 
     async def drain(self) -> None:
         if self.stream is not None and self.stream.writing():

@@ -430,8 +430,15 @@ def build_chart(rev: str, into: Path) -> Path:
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
     (into / "js" / "node_modules").symlink_to(REPO / "js" / "node_modules", target_is_directory=True)
-    subprocess.run(["node", "build.mjs"], cwd=into / "js", check=True, capture_output=True)
-    return into / "sse_widgets" / "static"
+    static = into / "sse_widgets" / "static"
+    # --widgets-only: the Lab extension is not measured, and its builder needs more than
+    # this temporary tree has. Revisions older than the flag build it and fail at its
+    # step, after the widgets are written: what they wrote is what is measured.
+    built = subprocess.run(["node", "build.mjs", "--widgets-only"], cwd=into / "js", check=False,
+                           capture_output=True, text=True)
+    if built.returncode != 0 and not (static / "chart.js").exists():
+        raise RuntimeError(f"building {rev}'s frontends failed:\n{built.stderr[-2000:]}")
+    return static
 
 
 def describe(rev: str) -> str:

@@ -17,6 +17,8 @@ import path from "node:path";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dev = process.argv.includes("--dev");
 const watch = process.argv.includes("--watch");
+// The widgets and the static page only, no Lab extension (benchmarks/render.py's baseline).
+const widgetsOnly = process.argv.includes("--widgets-only");
 const widgets = ["chart", "progress", "toasts", "eventlog", "dashboard"];
 const outdir = path.join(here, "..", "sse_widgets", "static");
 
@@ -112,6 +114,6 @@ if (watch) {
     await ctx.watch();
   }
 } else {
-  await Promise.all([esbuild.build(options), esbuild.build(staticPage), esbuild.build(labSource)]);
-  buildLabExtension();
+  await Promise.all([esbuild.build(options), esbuild.build(staticPage), ...(widgetsOnly ? [] : [esbuild.build(labSource)])]);
+  if (!widgetsOnly) buildLabExtension();
 }

@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 from _loadclient import Target
-from _storm import build_client
+from _storm import build_client, group_processes
 
 SOURCE = Path(__file__).with_name("steadyclient.c")
 #: What the client writes each batch's publish time over (17 characters, as "%.6f" of now).
@@ -48,19 +48,8 @@ def batch_requests(target: Target, batch: int) -> list[str]:
 
 def process_group_cpu_s(pgids: list[int]) -> float:
     """CPU seconds (user and system) used so far by every process in ``pgids``, from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        fields = stat[stat.rindex(")") + 2:].split()  # after the command, which may hold spaces
-        if int(fields[2]) in pgids:
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
+    total = sum(int(fields[11]) + int(fields[12]) for _, fields in group_processes(set(pgids)))
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def steady(binary: Path, target: Target, server_pgids: list[int], subscribers: int, rate: int,

@@ -21,6 +21,7 @@ import resource
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,19 +82,27 @@ def settled_rss_kib(pgid: int, timeout: float = 10.0) -> int:
     return previous
 
 
-def group_rss_kib(pgid: int) -> int:
-    """The resident memory of every process in process group ``pgid`` (a server and its
-    workers), in KiB, from /proc."""
-    total = 0
+def group_processes(pgids: set[int]) -> Iterator[tuple[Path, list[str]]]:
+    """Each live process in one of the process groups ``pgids`` (a server and its
+    workers): its /proc directory and the fields of its ``stat`` after the command."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-            # Fields after the command (which may hold spaces) start after its last ')'.
-            fields = stat[stat.rindex(")") + 2:].split()
-            if int(fields[2]) != pgid:
-                continue
+        except OSError:
+            continue  # gone meanwhile
+        # Fields after the command (which may hold spaces) start after its last ')'.
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[2]) in pgids:
+            yield entry, fields
+
+
+def group_rss_kib(pgid: int) -> int:
+    """The resident memory of every process in process group ``pgid``, in KiB, from /proc."""
+    total = 0
+    for entry, _ in group_processes({pgid}):
+        try:
             for line in (entry / "status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])

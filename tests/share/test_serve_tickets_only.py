@@ -46,22 +46,22 @@ def test_a_voila_dashboard_streams_with_its_widgets_tickets_alone() -> None:
             page = WidgetPage(browser)
             page.page.goto(through)
             page.wait(DASHBOARD_LIVE, timeout=90_000)
-            status, _ = publish(f"http://127.0.0.1:{port}/", key, {
-                "channel": "etl/throughput", "type": "metric",
-                "data": {"x": 1, "values": {"rows_per_s": 42.0}}})
-            assert status == 200
-            page.wait(CHART_HAS, ["etl/throughput", 1])
+
+            def point_reaches_the_chart(x: int) -> None:
+                status, _ = publish(f"http://127.0.0.1:{port}/", key, {
+                    "channel": "etl/throughput", "type": "metric",
+                    "data": {"x": x, "values": {"rows_per_s": 40.0 + x}}})
+                assert status == 200
+                page.wait(CHART_HAS, ["etl/throughput", x])
+
+            point_reaches_the_chart(1)
             # A subscriber this page's tickets do not cover joins the browser's shared
             # stream. It is refused and taken off; the widgets stream on. (It refused the
-            # whole stream before: every widget of every tab sat at "reconnecting".)
+            # whole stream before: every widget of every tab went offline.)
             page.js(REFUSED_SUBSCRIBER)
             reason = page.wait("() => window.__refused", timeout=60_000)
             assert "do not cover" in reason and "t/not-yours" in reason, reason
-            status, _ = publish(f"http://127.0.0.1:{port}/", key, {
-                "channel": "etl/throughput", "type": "metric",
-                "data": {"x": 2, "values": {"rows_per_s": 43.0}}})
-            assert status == 200
-            page.wait(CHART_HAS, ["etl/throughput", 2])
+            point_reaches_the_chart(2)
             page.wait(DASHBOARD_LIVE)
             assert page.js("() => window.__refusedEvents") == 0
             streams: list[Any] = list(proxy.streams)
